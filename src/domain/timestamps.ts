@@ -1,0 +1,78 @@
+/**
+ * Leap's timestamps carry 0, 3, 6 or 9 fractional digits and far-future sentinels
+ * (`9000-12-31T23:59:59.999999999Z`). A JS Date holds milliseconds only, so an instant is
+ * kept as epoch milliseconds plus the sub-millisecond digits, and as a canonical string
+ * with nine fractional digits that sorts lexically in time order.
+ */
+export interface LeapInstant {
+  /** Milliseconds since the epoch (sub-millisecond digits truncated). */
+  ms: number;
+  /** `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`: exact, and string order is time order. */
+  canonical: string;
+}
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?$/;
+
+export function parseLeapInstant(value: string): LeapInstant | null {
+  const m = ISO.exec(value.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s = '00', frac = '', zone = 'Z'] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return null;
+  const nanos = frac.padEnd(9, '0');
+  let offsetMin = 0;
+  if (zone !== 'Z' && zone !== 'z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
+  }
+  const base = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59)) - offsetMin * 60_000;
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCDate() !== day) return null; // 2025-02-30
+  const ms = base + Number(nanos.slice(0, 3));
+  if (!Number.isFinite(ms)) return null;
+  const whole = new Date(base).toISOString().slice(0, 19);
+  return { ms, canonical: `${whole}.${nanos}Z` };
+}
+
+/** The ISO string (millisecond precision) partners and our API show, or null when unparseable. */
+export function toIsoMillis(value: unknown): string | null {
+  if (typeof value !== 'string' || value === '') return null;
+  const parsed = parseLeapInstant(value);
+  return parsed ? new Date(parsed.ms).toISOString() : null;
+}
+
+/** Canonical nine-digit form of an instant, for cursors and ordering. */
+export function canonicalInstant(value: string): string | null {
+  return parseLeapInstant(value)?.canonical ?? null;
+}
+
+/** `YYYY-MM-DD` check for trade dates. */
+export function isDateOnly(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(value);
+}
+
+/** Canonical instant back to the wire form Leap accepts in filters (microsecond precision is kept). */
+export function instantToWire(canonical: string): string {
+  // Trailing zero digits are dropped so whole seconds read naturally: 2025-01-01T00:00:00Z.
+  const m = /^(.*?)(?:\.(\d{9}))?Z$/.exec(canonical);
+  if (!m) return canonical;
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  return frac ? `${m[1]}.${frac}Z` : `${m[1]}Z`;
+}
+
+/** Shift a canonical instant by whole milliseconds, keeping its sub-millisecond digits. */
+export function shiftInstant(canonical: string, deltaMs: number): string {
+  const p = parseLeapInstant(canonical);
+  if (!p) throw new Error(`not an instant: ${canonical}`);
+  const subMs = p.canonical.slice(-7, -1); // digits 4-9 of the fraction
+  const shifted = new Date(p.ms + deltaMs).toISOString(); // ...SS.mmmZ
+  return `${shifted.slice(0, 23)}${subMs}Z`;
+}
