@@ -1,0 +1,141 @@
+import type { LogFormat, LogLevel } from '../logger';
+
+/**
+ * The connector's configuration: `config/connector.yaml`, with `${VAR}` / `${VAR:-default}`
+ * substituted and the common settings taken straight from the environment. Validated once at
+ * start (ajv, every error at once); a key the schema does not know is an error, never ignored.
+ */
+export interface Config {
+  leap: LeapConfig;
+  database: DatabaseConfig;
+  server: ServerConfig;
+  log: { level: LogLevel; format: LogFormat };
+  simulator: SimulatorDemoConfig;
+}
+
+export interface LeapConfig {
+  /** Empty: no Leap account; `serve` then runs against the built-in simulator. */
+  api_key: string;
+  base_url: string;
+  api_version: 'v1' | 'v2';
+  account_id: string;
+  page_size: number;
+  timeout_ms: number;
+  rate_limit: { requests_per_second: number; max_concurrent: number };
+  retry: { max_attempts: number; base_delay_ms: number; max_delay_ms: number };
+}
+
+export interface DatabaseConfig {
+  /** `sqlite:PATH`, `sqlite::memory:` or `mysql://user:pass@host:port/db`. */
+  url: string;
+  migrate_on_start: boolean;
+  pool_max: number;
+}
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  body_limit: string;
+}
+
+export interface SimulatorDemoConfig {
+  meters: number;
+  seed: number;
+  api_key: string;
+  evolve_every_seconds: number;
+}
+
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+
+export const configSchema = {
+  $id: 'https://leap-connector/config.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    leap: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        api_key: { type: 'string', default: '', description: 'Leap API key (Partner Portal → Account → API keys).' },
+        base_url: { type: 'string', format: 'uri', pattern: '^https?://', default: 'https://api.leap.energy' },
+        api_version: { enum: ['v1', 'v2'], default: 'v2' },
+        account_id: { type: 'string', default: '', description: 'Account ID from the Partner Portal; v1 paths need it.' },
+        page_size: { type: 'integer', minimum: 1, maximum: 500, default: 500 },
+        timeout_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000 },
+        rate_limit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            requests_per_second: { type: 'number', exclusiveMinimum: 0, maximum: 1000, default: 5 },
+            max_concurrent: { ...positiveInt, maximum: 64, default: 2 },
+          },
+        },
+        retry: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max_attempts: { ...positiveInt, maximum: 50, default: 6 },
+            base_delay_ms: { type: 'integer', minimum: 0, default: 500 },
+            max_delay_ms: { type: 'integer', minimum: 0, default: 30000 },
+          },
+        },
+      },
+    },
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: 'string', pattern: '^(sqlite:.+|mysql2?://.+)$', default: 'sqlite:./data/connector.sqlite' },
+        migrate_on_start: { type: 'boolean', default: true },
+        pool_max: { ...positiveInt, maximum: 200, default: 10 },
+      },
+    },
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        host: { type: 'string', minLength: 1, default: '0.0.0.0' },
+        body_limit: { type: 'string', pattern: '^[0-9]+(b|kb|mb)$', default: '1mb' },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['error', 'warn', 'info', 'debug'], default: 'info' },
+        format: { enum: ['auto', 'json', 'pretty'], default: 'auto' },
+      },
+    },
+    simulator: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'The built-in Leap simulator `serve` runs when leap.api_key is empty.',
+      properties: {
+        meters: { ...positiveInt, maximum: 1000000, default: 500 },
+        seed: { type: 'integer', default: 1 },
+        api_key: { type: 'string', minLength: 1, default: 'demo-key' },
+        evolve_every_seconds: { type: 'number', minimum: 0, default: 60 },
+      },
+    },
+  },
+} as const;
+
+/** Environment variables read directly, and the setting each one overrides. */
+export const ENV_OVERRIDES: readonly { env: string; path: readonly string[] }[] = [
+  { env: 'LEAP_API_KEY', path: ['leap', 'api_key'] },
+  { env: 'LEAP_BASE_URL', path: ['leap', 'base_url'] },
+  { env: 'LEAP_API_VERSION', path: ['leap', 'api_version'] },
+  { env: 'LEAP_ACCOUNT_ID', path: ['leap', 'account_id'] },
+  { env: 'DATABASE_URL', path: ['database', 'url'] },
+  { env: 'PORT', path: ['server', 'port'] },
+  { env: 'LOG_LEVEL', path: ['log', 'level'] },
+  { env: 'LOG_FORMAT', path: ['log', 'format'] },
+];

@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ConfigError } from '../errors';
+
+export interface DatabaseTarget {
+  client: 'sqlite' | 'mysql';
+  /** For sqlite: the file path or `:memory:`. */
+  filename?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+}
+
+/** `sqlite:PATH`, `sqlite::memory:`, `mysql://user:pass@host:port/db`. */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new ConfigError([`DATABASE_URL ${url}: sqlite: needs a path, e.g. sqlite:./data/connector.sqlite`]);
+    return { client: 'sqlite', filename: file };
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(['DATABASE_URL: not a valid URL (expected sqlite:PATH or mysql://user:pass@host:port/db)']);
+  }
+  if (u.protocol !== 'mysql:' && u.protocol !== 'mysql2:') throw new ConfigError([`DATABASE_URL: unsupported scheme ${u.protocol} (use sqlite: or mysql://)`]);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new ConfigError(['DATABASE_URL: a MySQL URL must name the database, e.g. mysql://user:pass@host:3306/leap_connector']);
+  return {
+    client: 'mysql',
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database,
+  };
+}
+
+export interface CreateKnexOptions {
+  poolMax?: number;
+}
+
+export function createKnex(url: string, opts: CreateKnexOptions = {}): Knex {
+  const target = parseDatabaseUrl(url);
+  if (target.client === 'sqlite') {
+    const filename = target.filename!;
+    if (filename !== ':memory:') mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    return knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      pool: {
+        // One connection: SQLite has one writer, and `:memory:` is per connection.
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            if (filename !== ':memory:') conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            conn.pragma('foreign_keys = ON');
+            // Other processes (a second connector, a migration) may hold the write lock briefly.
+            conn.pragma('busy_timeout = 10000');
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+    });
+  }
+  return knexFactory({
+    client: 'mysql2',
+    connection: {
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      charset: 'utf8mb4',
+      timezone: 'Z',
+      dateStrings: true,
+      decimalNumbers: true,
+      supportBigNumbers: true,
+    },
+    pool: {
+      min: 0,
+      max: opts.poolMax ?? 10,
+      afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+        // Session in UTC so NOW() and DATETIME comparisons agree with the values we write.
+        conn.query("SET time_zone = '+00:00'", (err) => done(err, conn));
+      },
+    },
+  });
+}
