@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { fromDbBool, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime } from '../../src/db/dialect';
+import { parseDatabaseUrl } from '../../src/db/knex';
+import { migrateLatest, migrateRollback, migrationStatus } from '../../src/db/migrate';
+import { DatabaseStore } from '../../src/stores/database-store';
+import { createTestDb, testEngines, type TestDb } from '../helpers/db';
+
+const TABLES = ['meters', 'meter_group_assignments', 'meter_events', 'sync_runs', 'sync_cursors', 'leases', 'leap_event_receipts'];
+
+describe('database URLs', () => {
+  it('parses sqlite and mysql URLs, decoding credentials', () => {
+    assert.deepEqual(parseDatabaseUrl('sqlite:./data/connector.sqlite'), { client: 'sqlite', filename: './data/connector.sqlite' });
+    assert.deepEqual(parseDatabaseUrl('sqlite::memory:'), { client: 'sqlite', filename: ':memory:' });
+    assert.deepEqual(parseDatabaseUrl('mysql://app:p%40ss%3Aword@db.internal:3307/leap'), {
+      client: 'mysql',
+      host: 'db.internal',
+      port: 3307,
+      user: 'app',
+      password: 'p@ss:word',
+      database: 'leap',
+    });
+  });
+  it('rejects URLs it cannot use, without echoing credentials', () => {
+    assert.throws(() => parseDatabaseUrl('mysql://u:secretpw@host:3306/'), (e: Error) => /must name the database/.test(e.message) && !e.message.includes('secretpw'));
+    assert.throws(() => parseDatabaseUrl('postgres://u:secretpw@h/db'), (e: Error) => /unsupported scheme/.test(e.message) && !e.message.includes('secretpw'));
+  });
+});
+
+for (const engine of testEngines()) {
+  describe(`database (${engine})`, () => {
+    let db: TestDb;
+    before(async () => {
+      db = await createTestDb(engine);
+    });
+    after(() => db.destroy());
+
+    it('creates every table through the migrations and reports the schema current', async () => {
+      for (const t of TABLES) assert.ok(await db.knex.schema.hasTable(t), `table ${t}`);
+      const status = await migrationStatus(db.knex);
+      assert.equal(status.current, true);
+      assert.deepEqual(status.pending, []);
+      assert.ok(status.completed.every((n) => /^\d{14}_[a-z_]+$/.test(n)), 'names are recorded without extension');
+    });
+
+    it('rolls every migration back and forward again', async () => {
+      await migrateRollback(db.knex, true);
+      for (const t of TABLES) assert.equal(await db.knex.schema.hasTable(t), false, `table ${t} dropped`);
+      assert.equal((await migrationStatus(db.knex)).current, false);
+      await migrateLatest(db.knex);
+      assert.equal((await migrationStatus(db.knex)).current, true);
+    });
+
+    it('stores and reads back UTC instants identically, to the millisecond', async () => {
+      const at = new Date('2026-03-08T09:59:59.987Z');
+      await db.knex('leases').insert({ name: 'n', owner: 'o', acquired_at: toDbTime(at), renewed_at: toDbTime(at), expires_at: toDbTime('9000-12-31T23:59:59.999Z') });
+      const row = (await db.knex('leases').where({ name: 'n' }).first()) as Record<string, unknown>;
+      assert.equal(row.acquired_at, '2026-03-08 09:59:59.987');
+      assert.equal(fromDbTime(row.acquired_at)?.toISOString(), at.toISOString());
+      assert.equal(fromDbTime(row.expires_at)?.toISOString(), '9000-12-31T23:59:59.999Z');
+      const later = await db.knex('leases').where('expires_at', '>', toDbTime('2026-03-08T10:00:00Z')).count({ n: '*' });
+      assert.equal(Number(later[0]!.n), 1);
+      await db.knex('leases').del();
+    });
+
+    it('round-trips booleans and JSON', async () => {
+      const now = toDbTime(new Date());
+      const meter = { meter_id: '11111111-1111-1111-1111-111111111111', nested: { list: [1, 'two', null], 'ünïcode': '✓' } };
+      await db.knex('meters').insert({
+        meter_id: meter.meter_id,
+        source: 'v2',
+        is_archived: toDbBool(true),
+        partner_action_required: toDbBool(false),
+        meter_json: toDbJson(meter),
+        content_hash: 'h',
+        first_seen_at: now,
+        last_seen_at: now,
+        last_changed_at: now,
+      });
+      const row = (await db.knex('meters').first()) as Record<string, unknown>;
+      assert.equal(fromDbBool(row.is_archived), true);
+      assert.equal(fromDbBool(row.partner_action_required), false);
+      assert.deepEqual(fromDbJson(row.meter_json), meter);
+      await db.knex('meters').del();
+    });
+
+    it('recognizes a unique violation on either engine', async () => {
+      const now = toDbTime(new Date());
+      const row = { name: 'same', owner: 'a', acquired_at: now, renewed_at: now, expires_at: now };
+      await db.knex('leases').insert(row);
+      await assert.rejects(db.knex('leases').insert(row), (err: unknown) => isUniqueViolation(err));
+      await db.knex('leases').del();
+    });
+
+    it('compares text byte for byte (case matters) as SQLite does', async () => {
+      const now = toDbTime(new Date());
+      await db.knex('leases').insert({ name: 'Sync', owner: 'a', acquired_at: now, renewed_at: now, expires_at: now });
+      await db.knex('leases').insert({ name: 'sync', owner: 'b', acquired_at: now, renewed_at: now, expires_at: now });
+      const rows = await db.knex('leases').where({ name: 'sync' });
+      assert.equal(rows.length, 1);
+      assert.equal((rows[0] as { owner: string }).owner, 'b');
+      await db.knex('leases').del();
+    });
+
+    it('answers readiness questions through the store', async () => {
+      const store = new DatabaseStore(db.knex);
+      assert.equal(store.dialect, engine);
+      await store.ping();
+      assert.equal((await store.migrationStatus()).current, true);
+    });
+  });
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, parseConfig, resolveConfigFile } from '../../src/config/load';
+import { ConfigError } from '../../src/errors';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail('expected the configuration to be rejected');
+}
+
+describe('configuration', () => {
+  it('fills every default from an empty file', () => {
+    const c = parseConfig('', 'c.yaml', {});
+    assert.equal(c.leap.api_version, 'v2');
+    assert.equal(c.leap.page_size, 500);
+    assert.equal(c.leap.rate_limit.max_concurrent, 2);
+    assert.equal(c.database.url, 'sqlite:./data/connector.sqlite');
+    assert.equal(c.database.migrate_on_start, true);
+    assert.equal(c.server.port, 8080);
+    assert.equal(c.simulator.api_key, 'demo-key');
+  });
+
+  it('returns a frozen object', () => {
+    const c = parseConfig('', 'c.yaml', {});
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.leap.rate_limit));
+  });
+
+  it('substitutes ${VAR} and ${VAR:-default}, and $$ as a literal dollar', () => {
+    const c = parseConfig(
+      'leap:\n  api_key: ${KEY}\n  base_url: ${BASE:-https://api.staging.leap.energy}\n  account_id: "a$$b"\nserver:\n  port: ${P:-9090}\n',
+      'c.yaml',
+      { KEY: 'k-123456' },
+    );
+    assert.equal(c.leap.api_key, 'k-123456');
+    assert.equal(c.leap.base_url, 'https://api.staging.leap.energy');
+    assert.equal(c.leap.account_id, 'a$b');
+    assert.equal(c.server.port, 9090);
+  });
+
+  it('takes the common settings straight from the environment, over the file', () => {
+    const c = parseConfig('leap:\n  base_url: https://api.leap.energy\nserver:\n  port: 1\n', 'c.yaml', {
+      LEAP_API_KEY: 'abc:def',
+      LEAP_BASE_URL: 'https://api.staging.leap.energy',
+      LEAP_API_VERSION: 'v1',
+      LEAP_ACCOUNT_ID: 'acct-1',
+      DATABASE_URL: 'mysql://u:p@db:3306/leap',
+      PORT: '7000',
+      LOG_LEVEL: 'debug',
+    });
+    assert.equal(c.leap.api_key, 'abc:def');
+    assert.equal(c.leap.base_url, 'https://api.staging.leap.energy');
+    assert.equal(c.leap.api_version, 'v1');
+    assert.equal(c.leap.account_id, 'acct-1');
+    assert.equal(c.database.url, 'mysql://u:p@db:3306/leap');
+    assert.equal(c.server.port, 7000);
+    assert.equal(c.log.level, 'debug');
+  });
+
+  it('reports every problem at once, each as file:line:col: /pointer message', () => {
+    const text = ['leap:', '  page_sise: 100', '  api_version: v3', '  rate_limit:', '    max_concurrent: 0', 'server:', '  port: http', 'unknown_section: 1', ''].join('\n');
+    const problems = problemsOf(() => parseConfig(text, 'config/connector.yaml', {}));
+    assert.deepEqual(problems.sort(), [
+      'config/connector.yaml:2:3: /leap/page_sise is not a known setting (did you mean "page_size"?); known here: api_key, base_url, api_version, account_id, page_size, timeout_ms, rate_limit, retry',
+      'config/connector.yaml:3:16: /leap/api_version must be one of: "v1", "v2"',
+      'config/connector.yaml:5:21: /leap/rate_limit/max_concurrent must be >= 1',
+      'config/connector.yaml:7:9: /server/port must be integer',
+      'config/connector.yaml:8:1: /unknown_section is not a known setting; known here: leap, database, server, log, simulator',
+    ].sort());
+  });
+
+  it('names the environment variable when the bad value came from one', () => {
+    const problems = problemsOf(() => parseConfig('', 'c.yaml', { PORT: 'eighty', LEAP_API_VERSION: 'v9' }));
+    assert.deepEqual(problems.sort(), ['environment LEAP_API_VERSION: /leap/api_version must be one of: "v1", "v2"', 'environment PORT: /server/port must be integer']);
+  });
+
+  it('rejects an unset ${VAR} with its position rather than using an empty value', () => {
+    const problems = problemsOf(() => parseConfig('database:\n  url: ${DB_URL}\n', 'c.yaml', {}));
+    assert.deepEqual(problems, ['c.yaml:2:8: /database/url refers to ${DB_URL}, which is not set (write ${DB_URL:-default} to allow it to be missing)']);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const problems = problemsOf(() => parseConfig('leap:\n  api_key: a\n  api_key: b\n', 'c.yaml', {}));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^c\.yaml:3:3: \/ DUPLICATE_KEY: /);
+  });
+
+  it('requires an account id for v1 with a key', () => {
+    const problems = problemsOf(() => parseConfig('leap:\n  api_version: v1\n  api_key: k-1234\n', 'c.yaml', {}));
+    assert.deepEqual(problems, ['c.yaml:2:3: /leap/account_id is required when api_version is v1 (set LEAP_ACCOUNT_ID)']);
+  });
+
+  it('rejects a database URL it cannot use', () => {
+    const problems = problemsOf(() => parseConfig('database:\n  url: postgres://x/y\n', 'c.yaml', {}));
+    assert.deepEqual(problems, ['c.yaml:2:8: /database/url must be sqlite:PATH, sqlite::memory: or mysql://user:pass@host:port/db']);
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    assert.deepEqual(
+      problemsOf(() => parseConfig('- a\n- b\n', 'c.yaml', {})),
+      ['c.yaml:1:1: / must be a mapping of settings'],
+    );
+  });
+
+  describe('file resolution', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
+    it('prefers --config, then CONNECTOR_CONFIG, then config/connector.yaml', () => {
+      assert.equal(resolveConfigFile({ file: 'a.yaml', cwd: dir, env: { CONNECTOR_CONFIG: 'b.yaml' } }).file, path.join(dir, 'a.yaml'));
+      assert.equal(resolveConfigFile({ cwd: dir, env: { CONNECTOR_CONFIG: 'b.yaml' } }).file, path.join(dir, 'b.yaml'));
+      assert.equal(resolveConfigFile({ cwd: dir, env: {} }).file, path.join(dir, 'config', 'connector.yaml'));
+    });
+    it('fails when an explicitly named file is missing, and uses defaults when the default file is', () => {
+      assert.deepEqual(problemsOf(() => loadConfig({ file: 'missing.yaml', cwd: dir, env: {} })), ['missing.yaml: configuration file not found']);
+      const loaded = loadConfig({ cwd: dir, env: {} });
+      assert.equal(loaded.file, null);
+      assert.equal(loaded.config.server.port, 8080);
+    });
+    it('reads the named file', () => {
+      writeFileSync(path.join(dir, 'x.yaml'), 'server:\n  port: 4321\n');
+      const loaded = loadConfig({ file: 'x.yaml', cwd: dir, env: {} });
+      assert.equal(loaded.config.server.port, 4321);
+      assert.equal(loaded.file, path.join(dir, 'x.yaml'));
+    });
+  });
+
+  it('the shipped config/connector.yaml is valid and equals the defaults', () => {
+    const shipped = loadConfig({ file: 'config/connector.yaml', env: {} }).config;
+    assert.deepEqual(shipped, parseConfig('', 'c.yaml', {}));
+  });
+});
