@@ -24,6 +24,8 @@ export function parseLeapInstant(value: string): LeapInstant | null {
   const minute = Number(mi);
   const second = Number(s);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return null;
+  // 24:00 is ISO's end of day; 24:30 is not a time.
+  if (hour === 24 && (minute !== 0 || second !== 0 || /[1-9]/.test(frac))) return null;
   const nanos = frac.padEnd(9, '0');
   let offsetMin = 0;
   if (zone !== 'Z' && zone !== 'z') {
@@ -31,13 +33,21 @@ export function parseLeapInstant(value: string): LeapInstant | null {
     const digits = zone.slice(1).replace(':', '');
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
   }
-  const base = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59)) - offsetMin * 60_000;
-  const check = new Date(Date.UTC(year, month - 1, day));
+  const base = utc(year, month - 1, day, hour, minute, Math.min(second, 59)) - offsetMin * 60_000;
+  const check = new Date(utc(year, month - 1, day, 0, 0, 0));
   if (check.getUTCDate() !== day) return null; // 2025-02-30
   const ms = base + Number(nanos.slice(0, 3));
   if (!Number.isFinite(ms)) return null;
   const whole = new Date(base).toISOString().slice(0, 19);
   return { ms, canonical: `${whole}.${nanos}Z` };
+}
+
+/** Date.UTC, except that years 0-99 stay years 0-99 (Date.UTC maps them to 1900-1999). */
+function utc(year: number, monthIndex: number, day: number, hour: number, minute: number, second: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, monthIndex, day);
+  d.setUTCHours(hour, minute, second, 0);
+  return d.getTime();
 }
 
 /** The ISO string (millisecond precision) partners and our API show, or null when unparseable. */
