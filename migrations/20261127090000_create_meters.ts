@@ -18,12 +18,11 @@ export async function up(knex: Knex): Promise<void> {
     t.boolean('is_archived').notNullable().defaultTo(false);
     t.datetime('leap_created_at', { precision: 3 }).nullable();
     t.string('leap_updated_at', 32).nullable().comment("Leap's audit.updated_at, nine fractional digits: sorts as text");
-    t.text('details_json', 'mediumtext').nullable().comment('raw v2 details, or the raw v1 meter');
+    t.text('details_json', 'mediumtext').nullable().comment('raw v2 details, or the raw v1 meter; the normalized meter is derived from the raw parts');
     t.text('enrollment_json', 'mediumtext').nullable().comment('raw v2 enrollment');
-    t.text('meter_json', 'mediumtext').notNullable().comment('the normalized meter without raw parts');
     t.string('content_hash', 64).notNullable().comment('sha256 of the normalized meter without volatile fields');
-    t.string('details_hash', 64).nullable();
-    t.string('enrollment_hash', 64).nullable();
+    t.string('details_hash', 40).nullable().comment('hash of the raw details as sent, without updated_at: the no-change fast path');
+    t.string('enrollment_hash', 40).nullable();
     t.integer('sequence').notNullable().defaultTo(0).comment('sequence of the last event emitted for this meter');
     t.datetime('first_seen_at', { precision: 3 }).notNullable();
     t.datetime('last_seen_at', { precision: 3 }).notNullable();

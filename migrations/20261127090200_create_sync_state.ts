@@ -12,6 +12,8 @@ export async function up(knex: Knex): Promise<void> {
     t.boolean('dry_run').notNullable().defaultTo(false);
     t.datetime('started_at', { precision: 3 }).notNullable().index();
     t.datetime('finished_at', { precision: 3 }).nullable();
+    t.string('resumed_from', 36).nullable().comment('interrupted run whose page position this run continued');
+    t.string('since', 32).nullable().comment('explicit start time (sync --since), instead of the cursor');
     t.string('cursor_from', 32).nullable();
     t.string('cursor_to', 32).nullable();
     t.integer('pages').notNullable().defaultTo(0);
@@ -24,12 +26,17 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.schema.createTable('sync_cursors', (t) => {
     binaryText(knex, t);
-    t.string('name', 64).primary().comment('one per stream: v2:details, v2:enrollments, v1:meters, ...');
-    t.string('cursor_value', 32).nullable().comment("largest Leap updated time committed, nine fractional digits");
-    t.string('run_id', 36).nullable().comment('run whose page position is stored below');
-    t.text('page_token').nullable().comment('next page of an unfinished run, to resume after a crash');
-    t.text('page_filter_json').nullable();
+    t.string('name', 64).primary().comment('one per stream: v2:details, v2:enrollments, v1:added, v1:modified');
+    t.string('cursor_value', 32).nullable().comment('largest Leap time committed by a completed run, nine fractional digits');
+    t.integer('last_pass_ms').notNullable().defaultTo(0).comment('how long the run that set cursor_value took; widens the next lookback');
+    t.string('run_id', 36).nullable().comment('run whose unfinished position is stored below');
+    t.string('run_kind', 16).nullable();
+    t.string('pending_value', 32).nullable().comment('largest time seen by the unfinished run; becomes cursor_value when it completes');
+    t.boolean('stream_done').notNullable().defaultTo(false);
+    t.text('page_token').nullable().comment('token of the next page, to resume after a crash');
+    t.text('page_filter_json').nullable().comment('filters the page token is bound to');
     t.integer('page_number').notNullable().defaultTo(0);
+    t.datetime('run_started_at', { precision: 3 }).nullable().comment('start of the unfinished run (full reconcile: meters not seen since are gone)');
     t.datetime('updated_at', { precision: 3 }).notNullable();
   });
 

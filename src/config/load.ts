@@ -3,7 +3,9 @@ import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ConfigError } from '../errors';
-import { configSchema, ENV_OVERRIDES, type Config } from './schema';
+import { Cron } from 'croner';
+import { configSchema, ENV_API_KEYS, ENV_OVERRIDES, type Config } from './schema';
+import { isDuration } from '../domain/duration';
 import { formatProblem, fromPointer, toPointer, YamlSource, type SourceProblem } from './yaml-source';
 
 export const DEFAULT_CONFIG_PATH = 'config/connector.yaml';
@@ -71,6 +73,17 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     fromEnv.set(toPointer(p), name);
   }
 
+  for (const { env: name, name: keyName, scopes } of ENV_API_KEYS) {
+    const value = env[name];
+    if (!value) continue;
+    const api = ((data as Record<string, unknown>).api ??= {}) as Record<string, unknown>;
+    const keys = (api.keys ??= []) as unknown[];
+    if (Array.isArray(keys)) {
+      fromEnv.set(`/api/keys/${keys.length}/key`, name);
+      keys.push({ name: keyName, key: value, scopes });
+    }
+  }
+
   if (!validate(data)) {
     // A value already reported as an unset variable would only repeat itself as a schema error.
     const reported = new Set(problems.map((p) => p.pointer));
@@ -84,6 +97,20 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     const ptr = '/leap/account_id';
     problems.push({ source, position: yaml.position(['leap']), pointer: ptr, message: 'is required when api_version is v1 (set LEAP_ACCOUNT_ID)' });
   }
+  for (const key of ['incremental_every', 'full_every'] as const) {
+    const value = config.sync?.[key];
+    if (typeof value !== 'string' || isDuration(value)) continue;
+    try {
+      new Cron(value, { paused: true, timezone: 'UTC' });
+    } catch (err) {
+      problems.push({ source, position: yaml.position(['sync', key]), pointer: `/sync/${key}`, message: `is neither a duration (30m, 1h, 1d) nor a cron expression: ${(err as Error).message}` });
+    }
+  }
+  const names = new Set<string>();
+  (config.api?.keys ?? []).forEach((k, i) => {
+    if (names.has(k.name)) problems.push({ source, position: yaml.position(['api', 'keys', i, 'name']), pointer: `/api/keys/${i}/name`, message: `duplicates another key's name "${k.name}"` });
+    names.add(k.name);
+  });
   if (problems.length) throw new ConfigError(dedupe(problems.map(formatProblem)));
   return deepFreeze(config);
 }
@@ -188,7 +215,7 @@ export function deepFreeze<T>(value: T): Readonly<T> {
 
 /** Secrets in the configuration, for the logger's redactor. */
 export function configSecrets(config: Config): string[] {
-  const out = [config.leap.api_key];
+  const out = [config.leap.api_key, config.leap_events.secret, ...config.api.keys.map((k) => k.key)];
   const m = /^mysql2?:\/\/[^:/@]+:([^@]+)@/.exec(config.database.url);
   if (m?.[1]) out.push(m[1], decodeURIComponent(m[1]));
   return out.filter((s) => s && s.length > 0);

@@ -11,6 +11,46 @@ export interface Config {
   server: ServerConfig;
   log: { level: LogLevel; format: LogFormat };
   simulator: SimulatorDemoConfig;
+  sync: SyncConfig;
+  api: ApiConfig;
+  leap_events: LeapEventsConfig;
+}
+
+export interface SyncConfig {
+  /** Run scheduled passes inside `serve`. */
+  enabled: boolean;
+  /** An incremental pass: a duration (`1h`) or a cron expression (`0 * * * *`, UTC). */
+  incremental_every: string;
+  /** The full reconcile: a duration (`24h`) or a cron expression. */
+  full_every: string;
+  /** Each incremental pass re-reads this far behind its cursor (`10m`). */
+  overlap: string;
+  /** How long the sync lease lives without renewal (`60s`). */
+  lease_ttl: string;
+  /** v2 meters seen in one part only are completed with a GET, at most this many per pass. */
+  fill_missing_parts_limit: number;
+}
+
+export type ApiScope = 'admin' | 'partner';
+
+export interface ApiKeyConfig {
+  name: string;
+  key: string;
+  scopes: ApiScope[];
+}
+
+export interface ApiConfig {
+  keys: ApiKeyConfig[];
+}
+
+export interface LeapEventsConfig {
+  enabled: boolean;
+  /** The static header Leap sends with each webhook (set when registering the subscription). */
+  header_name: string;
+  /** Its value; empty turns the endpoint off (401 to everyone). */
+  secret: string;
+  /** The URL Leap should call, for `leap-webhooks register` (e.g. https://connector.example.com/leap/events). */
+  public_url: string;
 }
 
 export interface LeapConfig {
@@ -46,6 +86,10 @@ export interface SimulatorDemoConfig {
 }
 
 const positiveInt = { type: 'integer', minimum: 1 } as const;
+/** `90s`, `10m`, `1h`, `1.5d`; schedules also take a cron expression. */
+export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$';
+const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
+const schedule = { type: 'string', minLength: 1, description: 'a duration such as 1h, or a cron expression (UTC)' } as const;
 
 export const configSchema = {
   $id: 'https://leap-connector/config.json',
@@ -125,6 +169,51 @@ export const configSchema = {
         evolve_every_seconds: { type: 'number', minimum: 0, default: 60 },
       },
     },
+    sync: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        incremental_every: { ...schedule, default: '1h' },
+        full_every: { ...schedule, default: '24h' },
+        overlap: { ...duration, default: '10m' },
+        lease_ttl: { ...duration, default: '60s' },
+        fill_missing_parts_limit: { type: 'integer', minimum: 0, default: 1000 },
+      },
+    },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        keys: {
+          type: 'array',
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'key', 'scopes'],
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 64 },
+              key: { type: 'string', minLength: 16, description: 'at least 16 characters' },
+              scopes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['admin', 'partner'] } },
+            },
+          },
+        },
+      },
+    },
+    leap_events: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        header_name: { type: 'string', pattern: '^[A-Za-z0-9-]+$', default: 'x-leap-webhook-secret' },
+        secret: { type: 'string', default: '' },
+        public_url: { type: 'string', default: '' },
+      },
+    },
   },
 } as const;
 
@@ -138,4 +227,11 @@ export const ENV_OVERRIDES: readonly { env: string; path: readonly string[] }[] 
   { env: 'PORT', path: ['server', 'port'] },
   { env: 'LOG_LEVEL', path: ['log', 'level'] },
   { env: 'LOG_FORMAT', path: ['log', 'format'] },
+  { env: 'LEAP_WEBHOOK_SECRET', path: ['leap_events', 'secret'] },
+];
+
+/** Keys given in the environment join `api.keys`: ADMIN_API_KEY (admin and partner), PARTNER_API_KEY (partner). */
+export const ENV_API_KEYS: readonly { env: string; name: string; scopes: ApiScope[] }[] = [
+  { env: 'ADMIN_API_KEY', name: 'env:ADMIN_API_KEY', scopes: ['admin', 'partner'] },
+  { env: 'PARTNER_API_KEY', name: 'env:PARTNER_API_KEY', scopes: ['partner'] },
 ];

@@ -70,7 +70,7 @@ for (const engine of testEngines()) {
         source: 'v2',
         is_archived: toDbBool(true),
         partner_action_required: toDbBool(false),
-        meter_json: toDbJson(meter),
+        details_json: toDbJson(meter),
         content_hash: 'h',
         first_seen_at: now,
         last_seen_at: now,
@@ -79,7 +79,7 @@ for (const engine of testEngines()) {
       const row = (await db.knex('meters').first()) as Record<string, unknown>;
       assert.equal(fromDbBool(row.is_archived), true);
       assert.equal(fromDbBool(row.partner_action_required), false);
-      assert.deepEqual(fromDbJson(row.meter_json), meter);
+      assert.deepEqual(fromDbJson(row.details_json), meter);
       await db.knex('meters').del();
     });
 

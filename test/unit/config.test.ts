@@ -72,7 +72,7 @@ describe('configuration', () => {
       'config/connector.yaml:3:16: /leap/api_version must be one of: "v1", "v2"',
       'config/connector.yaml:5:21: /leap/rate_limit/max_concurrent must be >= 1',
       'config/connector.yaml:7:9: /server/port must be integer',
-      'config/connector.yaml:8:1: /unknown_section is not a known setting; known here: leap, database, server, log, simulator',
+      'config/connector.yaml:8:1: /unknown_section is not a known setting; known here: leap, database, server, log, simulator, sync, api, leap_events',
     ].sort());
   });
 
@@ -107,6 +107,40 @@ describe('configuration', () => {
       problemsOf(() => parseConfig('- a\n- b\n', 'c.yaml', {})),
       ['c.yaml:1:1: / must be a mapping of settings'],
     );
+  });
+
+  it('accepts a duration or a cron expression as a schedule, and names the bad one', () => {
+    const ok = parseConfig("sync:\n  incremental_every: 15m\n  full_every: '0 3 * * *'\n", 'c.yaml', {});
+    assert.equal(ok.sync.incremental_every, '15m');
+    assert.equal(ok.sync.full_every, '0 3 * * *');
+    const problems = problemsOf(() => parseConfig('sync:\n  full_every: every day\n  overlap: 10 minutes\n', 'c.yaml', {}));
+    assert.equal(problems.length, 2);
+    assert.match(problems.find((p) => p.includes('/sync/full_every'))!, /^c\.yaml:2:15: \/sync\/full_every is neither a duration \(30m, 1h, 1d\) nor a cron expression/);
+    assert.match(problems.find((p) => p.includes('/sync/overlap'))!, /^c\.yaml:3:12: \/sync\/overlap must match pattern/);
+  });
+
+  it('adds API keys from ADMIN_API_KEY and PARTNER_API_KEY, and rejects short or duplicate ones', () => {
+    const c = parseConfig('api:\n  keys:\n    - { name: crm, key: crm-key-0123456789, scopes: [partner] }\n', 'c.yaml', {
+      ADMIN_API_KEY: 'admin-key-0123456789',
+      PARTNER_API_KEY: 'partner-key-0123456789',
+    });
+    assert.deepEqual(
+      c.api.keys.map((k) => [k.name, k.scopes.join('+')]),
+      [
+        ['crm', 'partner'],
+        ['env:ADMIN_API_KEY', 'admin+partner'],
+        ['env:PARTNER_API_KEY', 'partner'],
+      ],
+    );
+    const problems = problemsOf(() =>
+      parseConfig('api:\n  keys:\n    - { name: a, key: short, scopes: [admin] }\n    - { name: a, key: long-enough-key-123, scopes: [root] }\n', 'c.yaml', { ADMIN_API_KEY: 'tiny' }),
+    );
+    assert.deepEqual(problems.sort(), [
+      'c.yaml:3:23: /api/keys/0/key must NOT have fewer than 16 characters',
+      `c.yaml:4:15: /api/keys/1/name duplicates another key's name "a"`,
+      'c.yaml:4:53: /api/keys/1/scopes/0 must be one of: "admin", "partner"',
+      'environment ADMIN_API_KEY: /api/keys/2/key must NOT have fewer than 16 characters',
+    ]);
   });
 
   describe('file resolution', () => {

@@ -1,0 +1,103 @@
+import type { Knex } from 'knex';
+import { fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
+import type { Change, EventOrigin, MeterEvent, MeterEventType, MeterView } from '../domain/events';
+
+export interface NewMeterEvent {
+  meter_id: string;
+  sequence: number;
+  type: MeterEventType;
+  occurred_at: Date;
+  origin: EventOrigin;
+  sync_run_id: string | null;
+  meter: MeterView;
+  changes: Change[] | null;
+}
+
+export interface EventFilter {
+  meterId?: string;
+  type?: string;
+  syncRunId?: string;
+  /** Only events with a larger id (for paging). */
+  afterId?: number;
+}
+
+interface EventRow {
+  id: number | string;
+  meter_id: string;
+  sequence: number | string;
+  type: string;
+  occurred_at: string | Date;
+  origin: string;
+  sync_run_id: string | null;
+  meter_json: string;
+  changes_json: string | null;
+}
+
+function toEvent(row: EventRow): MeterEvent {
+  return {
+    id: fromDbInt(row.id),
+    meter_id: row.meter_id,
+    sequence: fromDbInt(row.sequence),
+    type: row.type as MeterEventType,
+    occurred_at: fromDbTime(row.occurred_at)!.toISOString(),
+    origin: row.origin as EventOrigin,
+    sync_run_id: row.sync_run_id,
+    meter: fromDbJson<MeterView>(row.meter_json)!,
+    changes: fromDbJson<Change[]>(row.changes_json),
+  };
+}
+
+/** meter_events: append-only; (meter_id, sequence) is unique, so no change is recorded twice. */
+export class EventStore {
+  constructor(private readonly db: Knex) {}
+
+  /** Appends events and returns their ids, in the order given. */
+  async append(trx: Knex.Transaction, events: readonly NewMeterEvent[]): Promise<number[]> {
+    if (!events.length) return [];
+    const rows = events.map((e) => ({
+      meter_id: e.meter_id,
+      sequence: e.sequence,
+      type: e.type,
+      occurred_at: toDbTime(e.occurred_at),
+      origin: e.origin,
+      sync_run_id: e.sync_run_id,
+      meter_json: toDbJson(e.meter),
+      changes_json: toDbJson(e.changes),
+    }));
+    for (let i = 0; i < rows.length; i += 100) await trx('meter_events').insert(rows.slice(i, i + 100));
+    // Re-select: MySQL has no RETURNING, and multi-row inserts report only the first id there.
+    const ids = new Map<string, number>();
+    const byMeter = [...new Set(events.map((e) => e.meter_id))];
+    for (let i = 0; i < byMeter.length; i += 500) {
+      const found = (await trx('meter_events')
+        .select('id', 'meter_id', 'sequence')
+        .whereIn('meter_id', byMeter.slice(i, i + 500))
+        .where('sequence', '>=', Math.min(...events.map((e) => e.sequence)))) as { id: number | string; meter_id: string; sequence: number | string }[];
+      for (const f of found) ids.set(`${f.meter_id}#${fromDbInt(f.sequence)}`, fromDbInt(f.id));
+    }
+    return events.map((e) => ids.get(`${e.meter_id}#${e.sequence}`)!);
+  }
+
+  async list(filter: EventFilter, limit: number): Promise<MeterEvent[]> {
+    const q = this.db('meter_events').select('*');
+    if (filter.meterId !== undefined) q.where('meter_id', filter.meterId);
+    if (filter.type !== undefined) q.where('type', filter.type);
+    if (filter.syncRunId !== undefined) q.where('sync_run_id', filter.syncRunId);
+    if (filter.afterId !== undefined) q.where('id', '>', filter.afterId);
+    const rows = (await q.orderBy('id').limit(limit)) as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  async get(id: number): Promise<MeterEvent | undefined> {
+    const row = (await this.db('meter_events').where({ id }).first()) as EventRow | undefined;
+    return row && toEvent(row);
+  }
+
+  async count(filter: EventFilter = {}): Promise<number> {
+    const q = this.db('meter_events');
+    if (filter.meterId !== undefined) q.where('meter_id', filter.meterId);
+    if (filter.syncRunId !== undefined) q.where('sync_run_id', filter.syncRunId);
+    const rows = (await q.count({ n: '*' })) as { n: number | string }[];
+    return fromDbInt(rows[0]?.n);
+  }
+}

@@ -1,0 +1,275 @@
+import type { Knex } from 'knex';
+import { fromDbBool, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime, toDbTimeOrNull } from '../db/dialect';
+import type { GroupAssignment, Meter, MeterRaw } from '../domain/meter';
+import { AppError } from '../errors';
+
+/** A meter as stored: Leap's raw parts (the normalized meter is derived from them) and bookkeeping. */
+export interface StoredMeter {
+  meterId: string;
+  source: 'v1' | 'v2';
+  raw: MeterRaw;
+  detailsHash: string | null;
+  enrollmentHash: string | null;
+  contentHash: string;
+  sequence: number;
+  isArchived: boolean;
+  leapUpdatedAt: string | null;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  lastChangedAt: Date;
+  /** Set when a full reconcile no longer found the meter at Leap. */
+  missingSince: Date | null;
+}
+
+export interface MeterWrite {
+  meter: Meter;
+  detailsHash: string | null;
+  enrollmentHash: string | null;
+  contentHash: string;
+  leapUpdatedAt: string | null;
+  /** The sequence read before the change; null for a meter not stored yet. Guards against a concurrent writer. */
+  expectedSequence: number | null;
+  sequence: number;
+  /** The normalized meter changed (not only a raw part or its hash). */
+  changed: boolean;
+  missingSince: Date | null;
+}
+
+export interface MeterFilter {
+  partnerReference?: string;
+  status?: string;
+  marketGroupId?: string;
+  tradeDate?: string;
+  transmissionRegion?: string;
+  partnerActionRequired?: boolean;
+  archived?: boolean;
+}
+
+/** Another writer changed the meter between our read and our write; the caller retries its transaction. */
+export class ConcurrentMeterChangeError extends AppError {
+  constructor(meterId: string) {
+    super(409, 'meter_changed_concurrently', `meter ${meterId} was changed by another writer`, { meter_id: meterId });
+  }
+}
+
+interface MeterRow {
+  meter_id: string;
+  source: string;
+  details_json: string | null;
+  enrollment_json: string | null;
+  details_hash: string | null;
+  enrollment_hash: string | null;
+  content_hash: string;
+  sequence: number | string;
+  is_archived: number | boolean;
+  leap_updated_at: string | null;
+  first_seen_at: string | Date;
+  last_seen_at: string | Date;
+  last_changed_at: string | Date;
+  missing_since: string | Date | null;
+}
+
+const COLUMNS = [
+  'meter_id',
+  'source',
+  'details_json',
+  'enrollment_json',
+  'details_hash',
+  'enrollment_hash',
+  'content_hash',
+  'sequence',
+  'is_archived',
+  'leap_updated_at',
+  'first_seen_at',
+  'last_seen_at',
+  'last_changed_at',
+  'missing_since',
+];
+
+function toStored(row: MeterRow): StoredMeter {
+  const source = row.source === 'v1' ? 'v1' : 'v2';
+  const details = fromDbJson<Record<string, unknown>>(row.details_json);
+  return {
+    meterId: row.meter_id,
+    source,
+    raw: source === 'v1' ? { details: null, enrollment: null, v1: details } : { details, enrollment: fromDbJson<Record<string, unknown>>(row.enrollment_json), v1: null },
+    detailsHash: row.details_hash,
+    enrollmentHash: row.enrollment_hash,
+    contentHash: row.content_hash,
+    sequence: fromDbInt(row.sequence),
+    isArchived: fromDbBool(row.is_archived),
+    leapUpdatedAt: row.leap_updated_at,
+    firstSeenAt: fromDbTime(row.first_seen_at)!,
+    lastSeenAt: fromDbTime(row.last_seen_at)!,
+    lastChangedAt: fromDbTime(row.last_changed_at)!,
+    missingSince: fromDbTime(row.missing_since),
+  };
+}
+
+function columnsOf(w: MeterWrite): Record<string, unknown> {
+  const m = w.meter;
+  return {
+    source: m.source,
+    partner_reference: m.partner_reference,
+    transmission_region: m.transmission_region,
+    meter_type: m.meter_type,
+    customer_classification: m.customer_classification,
+    utility_name: m.utility_name,
+    customer_group: m.customer_group,
+    enrollment_status: m.enrollment?.status ?? null,
+    participation_preference: m.enrollment?.participation_preference ?? null,
+    partner_action_required: toDbBool(m.enrollment?.partner_action_required ?? false),
+    is_archived: toDbBool(m.is_archived),
+    leap_created_at: toDbTimeOrNull(m.created_at && !Number.isNaN(Date.parse(m.created_at)) ? m.created_at : null),
+    leap_updated_at: w.leapUpdatedAt,
+    details_json: toDbJson(m.source === 'v1' ? m.raw.v1 : m.raw.details),
+    enrollment_json: toDbJson(m.raw.enrollment),
+    details_hash: w.detailsHash,
+    enrollment_hash: w.enrollmentHash,
+    content_hash: w.contentHash,
+    sequence: w.sequence,
+    missing_since: toDbTimeOrNull(w.missingSince),
+  };
+}
+
+function assignmentRows(meterId: string, groups: GroupAssignment[]): Record<string, unknown>[] {
+  return groups.map((g) => ({
+    meter_id: meterId,
+    assignment_key: g.key,
+    market_group_id: g.market_group_id,
+    market_group_name: g.market_group_name,
+    trade_date: g.trade_date,
+    program_identifier: g.program_identifier,
+    delivery_period: g.delivery_period,
+    starts_at: safeTime(g.starts_at),
+    ends_at: safeTime(g.ends_at),
+  }));
+}
+
+function safeTime(iso: string | null): string | null {
+  return iso && !Number.isNaN(Date.parse(iso)) ? toDbTime(iso) : null;
+}
+
+const CHUNK = 200;
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class MeterStore {
+  constructor(private readonly db: Knex) {}
+
+  async getMany(ids: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter>> {
+    const out = new Map<string, StoredMeter>();
+    for (const part of chunks([...new Set(ids)], 500)) {
+      const rows = (await trx('meters').select(COLUMNS).whereIn('meter_id', part)) as MeterRow[];
+      for (const row of rows) out.set(row.meter_id, toStored(row));
+    }
+    return out;
+  }
+
+  async get(meterId: string): Promise<StoredMeter | undefined> {
+    const row = (await this.db('meters').select(COLUMNS).where({ meter_id: meterId }).first()) as MeterRow | undefined;
+    return row && toStored(row);
+  }
+
+  /**
+   * Insert new meters and update changed ones, with their market group assignments. An update
+   * only applies if the meter's sequence is still the one read; otherwise ConcurrentMeterChangeError.
+   */
+  async write(trx: Knex.Transaction, writes: readonly MeterWrite[], now: Date): Promise<void> {
+    const at = toDbTime(now);
+    const inserts = writes.filter((w) => w.expectedSequence === null);
+    const updates = writes.filter((w) => w.expectedSequence !== null);
+    for (const part of chunks(inserts, 100)) {
+      try {
+        await trx('meters').insert(
+          part.map((w) => ({ meter_id: w.meter.meter_id, ...columnsOf(w), first_seen_at: at, last_seen_at: at, last_changed_at: at })),
+        );
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConcurrentMeterChangeError(part[0]!.meter.meter_id);
+        throw err;
+      }
+    }
+    for (const w of updates) {
+      const n = await trx('meters')
+        .where({ meter_id: w.meter.meter_id, sequence: w.expectedSequence })
+        .update({ ...columnsOf(w), last_seen_at: at, ...(w.changed ? { last_changed_at: at } : {}) });
+      if (n !== 1) throw new ConcurrentMeterChangeError(w.meter.meter_id);
+    }
+    const changedIds = new Set(writes.filter((w) => w.changed || w.expectedSequence === null).map((w) => w.meter.meter_id));
+    for (const part of chunks(updates.filter((w) => w.changed).map((w) => w.meter.meter_id), 500)) {
+      await trx('meter_group_assignments').whereIn('meter_id', part).del();
+    }
+    const rows = writes.filter((w) => changedIds.has(w.meter.meter_id)).flatMap((w) => assignmentRows(w.meter.meter_id, w.meter.group_assignments));
+    for (const part of chunks(rows)) await trx('meter_group_assignments').insert(part);
+  }
+
+  /** Meters read again without any change: only `last_seen_at` moves. */
+  async touch(trx: Knex | Knex.Transaction, ids: readonly string[], now: Date): Promise<void> {
+    const at = toDbTime(now);
+    for (const part of chunks([...ids], 500)) await trx('meters').whereIn('meter_id', part).update({ last_seen_at: at });
+  }
+
+  /** Meters a full reconcile started at `epoch` did not see, not yet known to be gone. */
+  async unseenSince(epoch: Date, limit: number): Promise<StoredMeter[]> {
+    const rows = (await this.db('meters')
+      .select(COLUMNS)
+      .where('last_seen_at', '<', toDbTime(epoch))
+      .whereNull('missing_since')
+      .orderBy('meter_id')
+      .limit(limit)) as MeterRow[];
+    return rows.map(toStored);
+  }
+
+  /** v2 meters read in one part only (their other part has not appeared in a search yet). */
+  async incomplete(limit: number): Promise<{ meterId: string; missing: 'details' | 'enrollment' }[]> {
+    const rows = (await this.db('meters')
+      .select('meter_id', 'details_json')
+      .where({ source: 'v2' })
+      .where((q) => q.whereNull('details_json').orWhereNull('enrollment_json'))
+      .orderBy('meter_id')
+      .limit(limit)) as { meter_id: string; details_json: string | null }[];
+    return rows.map((r) => ({ meterId: r.meter_id, missing: r.details_json === null ? 'details' : 'enrollment' }));
+  }
+
+  async count(): Promise<number> {
+    const rows = (await this.db('meters').count({ n: '*' })) as { n: number | string }[];
+    return fromDbInt(rows[0]?.n);
+  }
+
+  /** Stored meters matching a filter, in meter_id order, a page at a time (`after` is the last id seen). */
+  async list(filter: MeterFilter, page: { limit: number; after?: string }): Promise<StoredMeter[]> {
+    const q = this.db('meters as m').select(COLUMNS.map((c) => `m.${c}`));
+    if (filter.partnerReference !== undefined) q.where('m.partner_reference', filter.partnerReference);
+    if (filter.status !== undefined) q.where('m.enrollment_status', filter.status);
+    if (filter.transmissionRegion !== undefined) q.where('m.transmission_region', filter.transmissionRegion);
+    if (filter.partnerActionRequired !== undefined) q.where('m.partner_action_required', toDbBool(filter.partnerActionRequired));
+    if (filter.archived !== undefined) q.where('m.is_archived', toDbBool(filter.archived));
+    if (filter.marketGroupId !== undefined || filter.tradeDate !== undefined) {
+      q.whereExists((sub) => {
+        sub.select(this.db.raw('1')).from('meter_group_assignments as g').whereRaw('g.meter_id = m.meter_id');
+        if (filter.marketGroupId !== undefined) sub.where('g.market_group_id', filter.marketGroupId);
+        if (filter.tradeDate !== undefined) sub.where('g.trade_date', filter.tradeDate);
+      });
+    }
+    if (page.after) q.where('m.meter_id', '>', page.after);
+    const rows = (await q.orderBy('m.meter_id').limit(page.limit)) as MeterRow[];
+    return rows.map(toStored);
+  }
+
+  async groupAssignments(meterId: string): Promise<GroupAssignment[]> {
+    const rows = (await this.db('meter_group_assignments').where({ meter_id: meterId }).orderBy('assignment_key')) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      key: String(r.assignment_key),
+      market_group_id: String(r.market_group_id),
+      market_group_name: (r.market_group_name as string | null) ?? null,
+      trade_date: (r.trade_date as string | null) ?? null,
+      program_identifier: (r.program_identifier as string | null) ?? null,
+      delivery_period: (r.delivery_period as string | null) ?? null,
+      starts_at: fromDbTime(r.starts_at)?.toISOString() ?? null,
+      ends_at: fromDbTime(r.ends_at)?.toISOString() ?? null,
+    }));
+  }
+}
