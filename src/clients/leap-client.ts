@@ -190,12 +190,12 @@ export class LeapClient {
   // ---- v2 ---------------------------------------------------------------------------------
 
   /** `POST /v2/meters/search`, page by page. */
-  searchDetails(filter: LeapSearchFilter, opts: LeapSearchOptions = {}): AsyncGenerator<LeapPage<LeapMeterDetails>> {
+  searchDetails(filter: LeapSearchFilter, opts: LeapSearchOptions = {}): AsyncGenerator<LeapPage<LeapMeterDetails>, void, undefined> {
     return this.paginate('details', '/v2/meters/search', filter, opts);
   }
 
   /** `POST /v2/meters/enrollments/search`, page by page. */
-  searchEnrollments(filter: LeapSearchFilter, opts: LeapSearchOptions = {}): AsyncGenerator<LeapPage<LeapMeterEnrollment>> {
+  searchEnrollments(filter: LeapSearchFilter, opts: LeapSearchOptions = {}): AsyncGenerator<LeapPage<LeapMeterEnrollment>, void, undefined> {
     return this.paginate('enrollment', '/v2/meters/enrollments/search', filter, opts);
   }
 
@@ -212,7 +212,7 @@ export class LeapClient {
   // ---- v1 ---------------------------------------------------------------------------------
 
   /** `POST /v1.1/account/{account_id}/meters/search`, page by page. */
-  searchMetersV1(filter: LeapV1SearchFilter, opts: LeapSearchOptions = {}): AsyncGenerator<LeapPage<LeapV1Meter>> {
+  searchMetersV1(filter: LeapV1SearchFilter, opts: LeapSearchOptions = {}): AsyncGenerator<LeapPage<LeapV1Meter>, void, undefined> {
     return this.paginate('v1', `${this.v1Base()}/meters/search`, filter, opts);
   }
 
@@ -527,7 +527,13 @@ export class LeapClient {
 
   private malformed(spec: RequestSpec, problems: LeapPageProblem[], answer?: unknown): LeapMalformedPageError {
     const text = answer === undefined ? undefined : this.excerpt(JSON.stringify(answer) ?? '');
-    return new LeapMalformedPageError(this.context(spec, undefined, 200, text), problems.map((p) => ({ ...p, message: this.scrub(p.message) })));
+    const clean = problems.map((p) => ({
+      ...p,
+      pointer: this.scrub(p.pointer),
+      message: this.scrub(p.message),
+      ...(p.meter_id === undefined ? {} : { meter_id: this.scrub(p.meter_id) }),
+    }));
+    return new LeapMalformedPageError(this.context(spec, undefined, 200, text), clean);
   }
 
   private context(spec: RequestSpec, attempts?: number, status?: number, bodyExcerpt?: string): LeapRequestContext {
