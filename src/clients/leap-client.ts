@@ -58,6 +58,8 @@ export interface LeapSearchOptions {
   pageToken?: string;
   pageSize?: number;
   signal?: AbortSignal;
+  /** Number of the first page fetched, when resuming (so errors name the page within the whole search); default 1. */
+  firstPageNumber?: number;
 }
 
 /** Counters for progress lines and benchmarks; monotonic for the life of the client. */
@@ -289,7 +291,7 @@ export class LeapClient {
       throw new ConfigError([`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(pageSize)}`]);
     }
     let token: string | null = opts.pageToken ? opts.pageToken : null;
-    let pageNumber = 0;
+    let pageNumber = Math.max(1, Math.floor(opts.firstPageNumber ?? 1)) - 1;
     do {
       pageNumber += 1;
       // Leap's tokens are tied to their filters: the same filters go with every page.

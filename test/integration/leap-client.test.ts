@@ -189,10 +189,11 @@ describe('LeapClient against a scripted Leap', () => {
       assert.deepEqual(pages[0].items, answer.meters);
     });
 
-    it('resumes a search at a stored page token', async () => {
+    it('resumes a search at a stored page token, numbering pages from where it left off', async () => {
       server.enqueue(page([7]));
-      const { ids } = await collect(client.searchDetails(FILTER, { pageToken: 'stored-tok' }));
+      const { ids, pageNumbers } = await collect(client.searchDetails(FILTER, { pageToken: 'stored-tok', firstPageNumber: 4 }));
       assert.deepEqual(ids, [meterIdFor(7)]);
+      assert.deepEqual(pageNumbers, [4]);
       assert.deepEqual(server.requests[0].json, { ...FILTER, page_size: 100, page_token: 'stored-tok' });
     });
 
