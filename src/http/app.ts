@@ -1,14 +1,25 @@
 import express, { type Express } from 'express';
+import type { ApiKeyConfig } from '../config/schema';
 import type { Logger } from '../logger';
 import type { HealthService } from '../services/health-service';
+import type { LeapEventService } from '../services/leap-event-service';
+import type { MeterQueryService } from '../services/meter-query-service';
+import type { SyncAdminService } from '../services/sync-admin-service';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { requestContext } from './request-context';
+import { adminSyncRoutes } from './routes/admin-sync';
 import { healthRoutes } from './routes/health';
+import { leapEventRoutes } from './routes/leap-events';
+import { partnerMeterRoutes } from './routes/partner-meters';
 
 export interface AppDeps {
   logger: Logger;
-  health: HealthService;
   bodyLimit: string;
+  apiKeys: readonly ApiKeyConfig[];
+  health: HealthService;
+  leapEvents: LeapEventService;
+  syncAdmin: SyncAdminService;
+  meters: MeterQueryService;
 }
 
 /** The HTTP surface. Pure wiring: every route calls a service; errors end in one handler. */
@@ -16,9 +27,13 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
   app.use(express.json({ limit: deps.bodyLimit, strict: true }));
   app.use(healthRoutes(deps.health));
+  app.use(leapEventRoutes(deps.leapEvents));
+  app.use(adminSyncRoutes(deps.apiKeys, deps.syncAdmin));
+  app.use(partnerMeterRoutes(deps.apiKeys, deps.meters));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

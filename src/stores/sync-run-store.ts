@@ -107,7 +107,7 @@ export class SyncRunStore {
       });
   }
 
-  async finish(trx: Knex | Knex.Transaction, id: string, outcome: { status: 'succeeded' | 'failed'; at: Date; cursorTo?: string | null; errorCode?: string; error?: string }): Promise<void> {
+  async finish(id: string, outcome: { status: 'succeeded' | 'failed'; at: Date; cursorTo?: string | null; errorCode?: string; error?: string }, trx: Knex | Knex.Transaction = this.db): Promise<void> {
     await trx('sync_runs')
       .where({ id })
       .update({
@@ -138,6 +138,14 @@ export class SyncRunStore {
       .where({ status: 'running' })
       .whereNot({ owner: exceptOwner })
       .update({ status: 'failed', finished_at: toDbTime(at), error_code: 'interrupted', error: 'the process running this sync stopped before it finished' });
+  }
+
+  /** Start of the first or the last real (not dry, not refresh) run, of one kind or of any. */
+  async startOf(which: 'first' | 'last', kind: 'incremental' | 'full' | null): Promise<Date | null> {
+    const q = this.db('sync_runs').select('started_at').where({ dry_run: toDbBool(false) }).whereNot({ kind: 'refresh' });
+    if (kind) q.where({ kind });
+    const row = (await q.orderBy('started_at', which === 'first' ? 'asc' : 'desc').first()) as { started_at: string | Date } | undefined;
+    return row ? fromDbTime(row.started_at) : null;
   }
 
   async lastSucceeded(kind: SyncKind): Promise<SyncRun | undefined> {

@@ -1,0 +1,62 @@
+import { Router } from 'express';
+import type { ApiKeyConfig } from '../../config/schema';
+import { ENROLLMENT_STATUSES } from '../../domain/leap-types';
+import type { MeterQueryService } from '../../services/meter-query-service';
+import { requireScope } from '../auth';
+import { validator } from '../validate';
+
+const listQuery = validator<{
+  partner_reference?: string;
+  status?: string;
+  market_group_id?: string;
+  trade_date?: string;
+  transmission_region?: string;
+  partner_action_required?: boolean;
+  archived?: boolean;
+  limit: number;
+  after?: string;
+}>(
+  {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      partner_reference: { type: 'string', minLength: 1, maxLength: 256 },
+      status: { type: 'string', enum: [...ENROLLMENT_STATUSES] },
+      market_group_id: { type: 'string', minLength: 1, maxLength: 64 },
+      trade_date: { type: 'string', format: 'date' },
+      transmission_region: { type: 'string', minLength: 1, maxLength: 16 },
+      partner_action_required: { type: 'boolean' },
+      archived: { type: 'boolean' },
+      limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+      after: { type: 'string', maxLength: 64 },
+    },
+  },
+  'query',
+);
+
+/** The stored view of meters, for partner systems (scope partner). */
+export function partnerMeterRoutes(keys: readonly ApiKeyConfig[], meters: MeterQueryService): Router {
+  const router = Router();
+  router.use('/api/v1', requireScope(keys, 'partner'));
+  router.get('/api/v1/meters', async (req, res) => {
+    const q = listQuery(req.query);
+    const page = await meters.list(
+      {
+        partnerReference: q.partner_reference,
+        status: q.status,
+        marketGroupId: q.market_group_id,
+        tradeDate: q.trade_date,
+        transmissionRegion: q.transmission_region,
+        partnerActionRequired: q.partner_action_required,
+        archived: q.archived,
+      },
+      q.limit,
+      q.after,
+    );
+    res.json(page);
+  });
+  router.get('/api/v1/meters/:meter_id', async (req, res) => {
+    res.json(await meters.get(req.params.meter_id!));
+  });
+  return router;
+}

@@ -1,0 +1,28 @@
+import Ajv, { type ErrorObject, type JSONSchemaType } from 'ajv';
+import addFormats from 'ajv-formats';
+import { ValidationError, type ErrorDetail } from '../errors';
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+addFormats(ajv);
+
+function details(errors: ErrorObject[] | null | undefined): ErrorDetail[] {
+  return (errors ?? []).map((e) => {
+    if (e.keyword === 'additionalProperties') {
+      const p = (e.params as { additionalProperty: string }).additionalProperty;
+      return { path: `${e.instancePath}/${p}`, message: 'is not a known field' };
+    }
+    if (e.keyword === 'required') return { path: `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`, message: 'is required' };
+    if (e.keyword === 'enum') return { path: e.instancePath, message: `must be one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` };
+    return { path: e.instancePath, message: e.message ?? 'is invalid' };
+  });
+}
+
+/** Compile a schema once; the returned function validates (coercing query strings) or throws a 400 naming each field. */
+export function validator<T>(schema: JSONSchemaType<T> | Record<string, unknown>, what: string): (input: unknown) => T {
+  const check = ajv.compile<T>(schema as JSONSchemaType<T>);
+  return (input: unknown) => {
+    const copy = input && typeof input === 'object' ? JSON.parse(JSON.stringify(input)) : input;
+    if (!check(copy)) throw new ValidationError(`Invalid ${what}`, details(check.errors));
+    return copy as T;
+  };
+}

@@ -1,0 +1,617 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { LeapClient } from '../clients/leap-client';
+import { LeapNotFoundError, LeapPageTokenExpiredError } from '../clients/leap-errors';
+import { sha256Hex } from '../domain/canonical-json';
+import type { Clock } from '../domain/clock';
+import { deriveEvents, meterView, type MeterEvent, type PendingEvent } from '../domain/events';
+import type { LeapMeterDetails, LeapMeterEnrollment, LeapPage, LeapV1Meter } from '../domain/leap-types';
+import type { Meter, MeterRaw } from '../domain/meter';
+import { meterContentText, normalizeV1, normalizeV2 } from '../domain/normalize';
+import { canonicalInstant, instantToWire, shiftInstant } from '../domain/timestamps';
+import { AppError, errorMessage } from '../errors';
+import type { Logger } from '../logger';
+import type { EventStore, NewMeterEvent } from '../stores/event-store';
+import type { LeaseStore } from '../stores/lease-store';
+import type { MeterStore, MeterWrite, StoredMeter } from '../stores/meter-store';
+import type { StreamState, SyncStateStore } from '../stores/sync-state-store';
+import type { SyncKind, SyncRun, SyncRunStore } from '../stores/sync-run-store';
+import type { Transactor, Tx } from '../stores/transaction';
+
+export const SYNC_LEASE = 'sync';
+
+/** Receives the events of each committed unit of work, inside its transaction (the outbox). */
+export interface EventSink {
+  enqueue(tx: Tx, events: readonly MeterEvent[]): Promise<void>;
+}
+
+export interface SyncSettings {
+  apiVersion: 'v1' | 'v2';
+  overlapMs: number;
+  leaseTtlMs: number;
+  fillMissingPartsLimit: number;
+}
+
+export interface SyncServiceDeps {
+  leap: LeapClient;
+  transactor: Transactor;
+  meters: MeterStore;
+  events: EventStore;
+  state: SyncStateStore;
+  runs: SyncRunStore;
+  leases: LeaseStore;
+  clock: Clock;
+  logger: Logger;
+  settings: SyncSettings;
+  /** Who this process is, in leases and sync runs. */
+  owner: string;
+  sink?: EventSink;
+}
+
+export interface SyncProgress {
+  stream: string;
+  pages: number;
+  metersSeen: number;
+  metersChanged: number;
+  events: number;
+  elapsedMs: number;
+  metersPerSecond: number;
+}
+
+export interface SyncOptions {
+  kind: 'incremental' | 'full';
+  /** Start from this time instead of the cursor (a backfill); the cursor never moves backwards. */
+  since?: string;
+  /** Read everything, write nothing; events are reported through onEvent. */
+  dryRun?: boolean;
+  trigger: string;
+  onProgress?: (p: SyncProgress) => void;
+  onEvent?: (e: MeterEvent) => void;
+  /** Called once the run row exists (before the first page), e.g. to answer an API request. */
+  onStart?: (run: SyncRun) => void;
+}
+
+export interface SyncResult {
+  runId: string | null;
+  kind: SyncKind;
+  dryRun: boolean;
+  resumedFrom: string | null;
+  pages: number;
+  metersSeen: number;
+  metersChanged: number;
+  events: number;
+  archived: number;
+  durationMs: number;
+  cursors: Record<string, string | null>;
+}
+
+/** Another process (or this one) holds the sync lease. */
+export class SyncBusyError extends AppError {
+  constructor(holder: string | null, expiresAt: Date | null) {
+    super(409, 'sync_in_progress', `a sync is already running${holder ? ` (held by ${holder} until ${expiresAt?.toISOString()})` : ''}`, { holder, expires_at: expiresAt?.toISOString() ?? null });
+  }
+}
+
+export class SyncLeaseLostError extends AppError {
+  constructor() {
+    super(409, 'sync_lease_lost', 'the sync lease expired and may be held by another process; this run stopped without committing further pages');
+  }
+}
+
+/** One searchable stream of meter parts and the time field its cursor follows. */
+interface StreamSpec {
+  name: string;
+  part: 'details' | 'enrollment' | 'v1';
+  cursorField: (item: Record<string, unknown>) => unknown;
+  filterFrom: (from: string | null) => Record<string, unknown>;
+  search: (filter: Record<string, unknown>, opts: { pageToken?: string; signal?: AbortSignal }) => AsyncGenerator<LeapPage<Record<string, unknown>>, void, undefined>;
+}
+
+/** Part of a meter as read from Leap. A refresh reads both v2 parts at once. */
+interface PartUpdate {
+  meterId: string;
+  details?: Record<string, unknown>;
+  enrollment?: Record<string, unknown>;
+  v1?: Record<string, unknown>;
+}
+
+interface UnitResult {
+  metersSeen: number;
+  metersChanged: number;
+  events: MeterEvent[];
+}
+
+interface RunContext {
+  runId: string | null;
+  kind: SyncKind;
+  dryRun: boolean;
+  origin: 'poll' | 'reconcile' | 'leap_event';
+  signal: AbortSignal;
+  onEvent?: (e: MeterEvent) => void;
+}
+
+const audit = (item: Record<string, unknown>): Record<string, unknown> =>
+  item.audit !== null && typeof item.audit === 'object' ? (item.audit as Record<string, unknown>) : {};
+
+/**
+ * Hash of a raw part as Leap sent it, minus the time Leap bumps on every touch. Equal hashes
+ * mean nothing to compare; unequal ones fall through to the full normalized comparison.
+ */
+export function rawPartHash(part: Record<string, unknown> | null): string | null {
+  if (!part) return null;
+  const copy: Record<string, unknown> = { ...part, date_last_modified: undefined };
+  if (part.audit && typeof part.audit === 'object') copy.audit = { ...(part.audit as Record<string, unknown>), updated_at: undefined };
+  return createHash('sha1').update(JSON.stringify(copy)).digest('hex');
+}
+
+function maxInstant(a: string | null, b: string | null): string | null {
+  if (!a) return b;
+  if (!b) return a;
+  return a >= b ? a : b;
+}
+
+/** Fetch the next page while the current one is being written: one request in flight, one page held. */
+async function* prefetching<T>(source: AsyncGenerator<T, void, undefined>): AsyncGenerator<T, void, undefined> {
+  let next = source.next();
+  next.catch(() => undefined);
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) return;
+      next = source.next();
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    await source.return(undefined).catch(() => undefined);
+  }
+}
+
+/**
+ * Keeps the local copy of the partner's Leap portfolio current and turns every change into meter
+ * events, exactly once: each page is one transaction (meters, events, outbox, page position);
+ * cursors move only when a run completes; a crashed run resumes at its last committed page.
+ */
+export class SyncService {
+  private readonly log: Logger;
+
+  constructor(private readonly deps: SyncServiceDeps) {
+    this.log = deps.logger;
+  }
+
+  private streams(kind: 'incremental' | 'full'): StreamSpec[] {
+    const leap = this.deps.leap;
+    if (this.deps.settings.apiVersion === 'v2') {
+      const v2 = (name: string, part: 'details' | 'enrollment'): StreamSpec => ({
+        name,
+        part,
+        cursorField: (item) => audit(item).updated_at,
+        filterFrom: (from) => (from ? { last_modified_date_time: instantToWire(from) } : {}),
+        search: (filter, opts) =>
+          (part === 'details' ? leap.searchDetails(filter, opts) : leap.searchEnrollments(filter, opts)) as AsyncGenerator<LeapPage<Record<string, unknown>>, void, undefined>,
+      });
+      return [v2('v2:details', 'details'), v2('v2:enrollments', 'enrollment')];
+    }
+    const v1 = (name: string, field: 'date_added' | 'date_last_modified', filterKey: 'date_added_from' | 'date_last_modified'): StreamSpec => ({
+      name,
+      part: 'v1',
+      cursorField: (item) => item[field] ?? audit(item)[field === 'date_added' ? 'created_at' : 'updated_at'],
+      filterFrom: (from) => (from ? { [filterKey]: instantToWire(from) } : {}),
+      search: (filter, opts) => leap.searchMetersV1(filter, opts) as AsyncGenerator<LeapPage<Record<string, unknown>>, void, undefined>,
+    });
+    // New authorizations by date added, then everything modified; a full walk needs one search.
+    return kind === 'full' ? [v1('v1:modified', 'date_last_modified', 'date_last_modified')] : [v1('v1:added', 'date_added', 'date_added_from'), v1('v1:modified', 'date_last_modified', 'date_last_modified')];
+  }
+
+  /** One pass: incremental from the cursors (or `since`), or a full reconcile of the whole portfolio. */
+  async run(opts: SyncOptions): Promise<SyncResult> {
+    const { clock } = this.deps;
+    const dryRun = Boolean(opts.dryRun);
+    const started = clock.now();
+    const since = opts.since ? canonicalInstant(opts.since) : null;
+    if (opts.since && !since) throw new AppError(400, 'invalid_since', `since must be an ISO 8601 time, got ${opts.since}`);
+
+    const abort = new AbortController();
+    let renewTimer: NodeJS.Timeout | null = null;
+    if (!dryRun) {
+      const ttl = this.deps.settings.leaseTtlMs;
+      if (!(await this.deps.leases.acquire(SYNC_LEASE, this.deps.owner, ttl, started))) {
+        const lease = await this.deps.leases.get(SYNC_LEASE);
+        throw new SyncBusyError(lease?.owner ?? null, lease?.expiresAt ?? null);
+      }
+      renewTimer = setInterval(() => {
+        this.deps.leases.renew(SYNC_LEASE, this.deps.owner, ttl, clock.now()).then(
+          (held) => {
+            if (!held) abort.abort(new SyncLeaseLostError());
+          },
+          (err: unknown) => this.log.warn('could not renew the sync lease', { err: errorMessage(err) }),
+        );
+      }, Math.max(50, Math.floor(ttl / 3)));
+      renewTimer.unref();
+      // We hold the lease, so a run still marked running elsewhere belongs to a process that died.
+      const interrupted = await this.deps.runs.markInterrupted(this.deps.owner, started);
+      if (interrupted) this.log.warn('marked interrupted sync runs as failed', { count: interrupted });
+    }
+
+    const streams = this.streams(opts.kind);
+    const states = new Map<string, StreamState>();
+    for (const s of streams) states.set(s.name, await this.deps.state.get(s.name));
+    // A stored position from an unfinished run of the same kind is resumed, not restarted.
+    const resumable = since === null ? [...states.values()].find((st) => st.runId && st.runKind === opts.kind && (st.pageToken || st.streamDone)) : undefined;
+    const resumedFrom = resumable?.runId ?? null;
+    const epoch = resumable?.runStartedAt ?? started;
+
+    let run: SyncRun | null = null;
+    if (!dryRun) {
+      run = await this.deps.runs.create({
+        id: randomUUID(),
+        kind: opts.kind,
+        trigger: opts.trigger,
+        owner: this.deps.owner,
+        dryRun,
+        startedAt: started,
+        cursorFrom: streams.map((s) => states.get(s.name)!.cursor).reduce<string | null>((a, b) => (a === null ? b : b === null ? a : a < b ? a : b), null),
+        since,
+        resumedFrom,
+      });
+      opts.onStart?.(run);
+    }
+    const ctx: RunContext = { runId: run?.id ?? null, kind: opts.kind, dryRun, origin: opts.kind === 'full' ? 'reconcile' : 'poll', signal: abort.signal, onEvent: opts.onEvent };
+    const totals = { pages: 0, metersSeen: 0, metersChanged: 0, events: 0, archived: 0 };
+    const log = this.log.child({ run_id: ctx.runId, kind: opts.kind, dry_run: dryRun });
+    log.info(resumedFrom ? 'sync resuming an interrupted run' : 'sync started', { resumed_from: resumedFrom, since });
+
+    try {
+      for (const stream of streams) {
+        const st = states.get(stream.name)!;
+        const resume = resumedFrom !== null && st.runId === resumedFrom;
+        if (resume && st.streamDone) continue;
+        const from = since ?? (opts.kind === 'full' || !st.cursor ? null : shiftInstant(st.cursor, -(this.deps.settings.overlapMs + st.lastPassMs)));
+        const filter = resume && st.pageFilter ? st.pageFilter : stream.filterFrom(from);
+        const position: StreamState = {
+          ...st,
+          runId: ctx.runId,
+          runKind: opts.kind,
+          pending: resume ? st.pending : null,
+          streamDone: false,
+          pageToken: resume ? st.pageToken : null,
+          pageFilter: filter,
+          pageNumber: resume ? st.pageNumber : 0,
+          runStartedAt: epoch,
+        };
+        await this.walkStream(stream, position, ctx, (p) => {
+          totals.pages += 1;
+          totals.metersSeen += p.metersSeen;
+          totals.metersChanged += p.metersChanged;
+          totals.events += p.events.length;
+          const elapsedMs = clock.now().getTime() - started.getTime();
+          opts.onProgress?.({ stream: stream.name, pages: totals.pages, metersSeen: totals.metersSeen, metersChanged: totals.metersChanged, events: totals.events, elapsedMs, metersPerSecond: elapsedMs > 0 ? (totals.metersSeen * 1000) / elapsedMs : 0 });
+        });
+        states.set(stream.name, position);
+      }
+
+      if (this.deps.settings.apiVersion === 'v2') {
+        const filled = await this.fillMissingParts(ctx);
+        totals.metersChanged += filled.metersChanged;
+        totals.events += filled.events.length;
+      }
+      if (opts.kind === 'full') {
+        const gone = await this.archiveUnseen(epoch, ctx);
+        totals.archived = gone.events.length;
+        totals.events += gone.events.length;
+        totals.metersChanged += gone.metersChanged;
+      }
+
+      // The run is complete: only now do the cursors move, all together.
+      const finishedAt = clock.now();
+      const cursors: Record<string, string | null> = {};
+      await this.deps.transactor.run(
+        async (tx) => {
+          this.checkLease(ctx);
+          for (const stream of streams) {
+            const st = states.get(stream.name)!;
+            const cursor = maxInstant(st.cursor, st.pending);
+            cursors[stream.name] = cursor;
+            await this.deps.state.save(
+              tx,
+              { ...st, cursor, lastPassMs: finishedAt.getTime() - epoch.getTime(), runId: null, runKind: null, pending: null, streamDone: false, pageToken: null, pageFilter: null, pageNumber: 0, runStartedAt: null },
+              finishedAt,
+            );
+          }
+          if (run) {
+            await this.deps.runs.finish(run.id, { status: 'succeeded', at: finishedAt, cursorTo: Object.values(cursors).reduce<string | null>((a, b) => maxInstant(a, b), null) }, tx);
+          }
+        },
+        { rollback: dryRun },
+      );
+      const durationMs = finishedAt.getTime() - started.getTime();
+      log.info('sync finished', { ...totals, duration_ms: durationMs });
+      return { runId: ctx.runId, kind: opts.kind, dryRun, resumedFrom, ...totals, durationMs, cursors };
+    } catch (err) {
+      const failure = abort.signal.aborted && abort.signal.reason instanceof SyncLeaseLostError ? abort.signal.reason : err;
+      log.error('sync failed', { err: errorMessage(failure), code: (failure as { code?: string }).code });
+      if (run) {
+        await this.deps.runs
+          .finish(run.id, { status: 'failed', at: clock.now(), errorCode: (failure as { code?: string }).code ?? 'sync_failed', error: errorMessage(failure) })
+          .catch(() => undefined);
+      }
+      throw failure;
+    } finally {
+      if (renewTimer) clearInterval(renewTimer);
+      if (!dryRun) await this.deps.leases.release(SYNC_LEASE, this.deps.owner).catch(() => undefined);
+    }
+  }
+
+  private checkLease(ctx: RunContext): void {
+    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new SyncLeaseLostError();
+  }
+
+  private async walkStream(stream: StreamSpec, position: StreamState, ctx: RunContext, onPage: (r: UnitResult) => void): Promise<void> {
+    let restarts = 0;
+    for (;;) {
+      try {
+        const pages = prefetching(stream.search(position.pageFilter ?? {}, { pageToken: position.pageToken ?? undefined, signal: ctx.signal }));
+        for await (const page of pages) {
+          this.checkLease(ctx);
+          let pageMax: string | null = null;
+          for (const item of page.items) {
+            const t = stream.cursorField(item);
+            const c = typeof t === 'string' ? canonicalInstant(t) : null;
+            if (c && c > (pageMax ?? '')) pageMax = c;
+          }
+          const parts: PartUpdate[] = page.items.map((item) => ({ meterId: String(item.meter_id), [stream.part]: item }));
+          const next: StreamState = {
+            ...position,
+            pending: maxInstant(position.pending, pageMax),
+            pageToken: page.nextPageToken,
+            pageNumber: position.pageNumber + 1,
+            streamDone: page.nextPageToken === null,
+          };
+          const result = await this.applyUnit(parts, ctx, async (tx, r) => {
+            await this.deps.state.save(tx, next, this.deps.clock.now());
+            if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 1, metersSeen: r.metersSeen, metersChanged: r.metersChanged, events: r.events.length });
+          });
+          Object.assign(position, next);
+          onPage(result);
+        }
+        return;
+      } catch (err) {
+        // An expired token only costs a re-read: unchanged meters produce nothing the second time.
+        if (err instanceof LeapPageTokenExpiredError && restarts < 3) {
+          restarts += 1;
+          this.log.warn('Leap page token expired; restarting the stream from its first page', { stream: stream.name, page: position.pageNumber });
+          position.pageToken = null;
+          position.pageNumber = 0;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Compare, write and emit for a set of meter parts, in one transaction (retried whole on a
+   * lock conflict or a concurrent writer). `extra` runs inside the same transaction.
+   */
+  private async applyUnit(parts: PartUpdate[], ctx: RunContext, extra?: (tx: Tx, r: UnitResult) => Promise<void>): Promise<UnitResult> {
+    return this.deps.transactor.run(
+      async (tx) => {
+        this.checkLease(ctx);
+        const now = this.deps.clock.now();
+        const stored = await this.deps.meters.getMany(
+          parts.map((p) => p.meterId),
+          tx,
+        );
+        // The last read of a meter wins if one unit holds it twice.
+        const byId = new Map<string, PartUpdate>();
+        for (const p of parts) byId.set(p.meterId, { ...byId.get(p.meterId), ...p });
+        const writes: MeterWrite[] = [];
+        const touched: string[] = [];
+        const newEvents: NewMeterEvent[] = [];
+        for (const part of byId.values()) {
+          const outcome = this.compare(part, stored.get(part.meterId) ?? null);
+          if (!outcome) {
+            touched.push(part.meterId);
+            continue;
+          }
+          writes.push(outcome.write);
+          outcome.events.forEach((e, i) =>
+            newEvents.push({
+              meter_id: part.meterId,
+              sequence: outcome.write.expectedSequence === null ? i + 1 : outcome.write.expectedSequence + i + 1,
+              type: e.type,
+              occurred_at: now,
+              origin: ctx.origin,
+              sync_run_id: ctx.runId,
+              meter: meterView(outcome.write.meter),
+              changes: e.changes,
+            }),
+          );
+        }
+        await this.deps.meters.write(tx, writes, now);
+        await this.deps.meters.touch(tx, touched, now);
+        const ids = await this.deps.events.append(tx, newEvents);
+        const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
+        if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
+        const result: UnitResult = { metersSeen: byId.size, metersChanged: writes.filter((w) => w.changed).length, events };
+        if (extra) await extra(tx, result);
+        if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
+        return result;
+      },
+      { rollback: ctx.dryRun },
+    );
+  }
+
+  /** null when nothing changed; otherwise the write and the events it produces. */
+  private compare(part: PartUpdate, stored: StoredMeter | null): { write: MeterWrite; events: PendingEvent[] } | null {
+    const v1 = part.v1 !== undefined;
+    const raw: MeterRaw = v1
+      ? { details: null, enrollment: null, v1: part.v1! }
+      : { details: part.details ?? stored?.raw.details ?? null, enrollment: part.enrollment ?? stored?.raw.enrollment ?? null, v1: null };
+    const detailsHash = v1 ? rawPartHash(raw.v1) : rawPartHash(raw.details);
+    const enrollmentHash = v1 ? null : rawPartHash(raw.enrollment);
+    if (stored && !stored.missingSince && stored.source === (v1 ? 'v1' : 'v2') && stored.detailsHash === detailsHash && stored.enrollmentHash === enrollmentHash) return null;
+
+    const after = this.normalize(raw);
+    const complete = (r: MeterRaw) => r.v1 !== null || (r.details !== null && r.enrollment !== null);
+    const before = stored && complete(stored.raw) ? this.storedMeter(stored) : null;
+    const contentHash = sha256Hex(meterContentText(after));
+    const changed = !stored || contentHash !== stored.contentHash || stored.missingSince !== null;
+    const events = complete(raw) ? (before ? deriveEvents(before, after) : deriveEvents(null, after)) : [];
+    const seq = stored?.sequence ?? 0;
+    return {
+      write: {
+        meter: after,
+        detailsHash,
+        enrollmentHash,
+        contentHash,
+        leapUpdatedAt: after.updated_at ? canonicalInstant(leapUpdatedRaw(raw) ?? after.updated_at) : null,
+        expectedSequence: stored ? stored.sequence : null,
+        sequence: seq + events.length,
+        changed,
+        missingSince: null,
+      },
+      events,
+    };
+  }
+
+  private normalize(raw: MeterRaw): Meter {
+    if (raw.v1) return normalizeV1(raw.v1 as unknown as LeapV1Meter);
+    return normalizeV2(raw.details as LeapMeterDetails | null, raw.enrollment as LeapMeterEnrollment | null);
+  }
+
+  /** The stored meter as last known: derived from its raw parts, archived if a reconcile found it gone. */
+  storedMeter(stored: StoredMeter): Meter {
+    const meter = this.normalize(stored.raw);
+    return stored.missingSince ? { ...meter, is_archived: true } : meter;
+  }
+
+  /** v2 meters seen in only one part (the other has not appeared in a search yet) are completed with a GET. */
+  private async fillMissingParts(ctx: RunContext): Promise<UnitResult> {
+    const limit = this.deps.settings.fillMissingPartsLimit;
+    const total: UnitResult = { metersSeen: 0, metersChanged: 0, events: [] };
+    if (limit <= 0) return total;
+    const incomplete = await this.deps.meters.incomplete(limit);
+    for (let i = 0; i < incomplete.length; i += 50) {
+      const batch = incomplete.slice(i, i + 50);
+      const parts: PartUpdate[] = [];
+      for (const { meterId, missing } of batch) {
+        this.checkLease(ctx);
+        try {
+          parts.push(missing === 'details' ? { meterId, details: await this.deps.leap.getDetails(meterId, { signal: ctx.signal }) } : { meterId, enrollment: await this.deps.leap.getEnrollment(meterId, { signal: ctx.signal }) });
+        } catch (err) {
+          if (err instanceof LeapNotFoundError) continue;
+          throw err;
+        }
+      }
+      const r = await this.applyUnit(parts, ctx);
+      total.metersSeen += r.metersSeen;
+      total.metersChanged += r.metersChanged;
+      total.events.push(...r.events);
+    }
+    return total;
+  }
+
+  /** After a complete full walk: meters Leap no longer returned are archived (once). */
+  private async archiveUnseen(epoch: Date, ctx: RunContext): Promise<UnitResult> {
+    const total: UnitResult = { metersSeen: 0, metersChanged: 0, events: [] };
+    for (;;) {
+      const gone = await this.deps.meters.unseenSince(epoch, 200);
+      if (!gone.length) return total;
+      const r = await this.deps.transactor.run(
+        async (tx) => {
+          this.checkLease(ctx);
+          const now = this.deps.clock.now();
+          const writes: MeterWrite[] = [];
+          const newEvents: NewMeterEvent[] = [];
+          for (const s of gone) {
+            const meter = this.normalize(s.raw);
+            const archived: Meter = { ...meter, is_archived: true };
+            const emit = !meter.is_archived && (s.raw.v1 !== null || (s.raw.details !== null && s.raw.enrollment !== null));
+            writes.push({
+              meter: archived,
+              detailsHash: s.detailsHash,
+              enrollmentHash: s.enrollmentHash,
+              contentHash: sha256Hex(meterContentText(archived)),
+              leapUpdatedAt: s.leapUpdatedAt,
+              expectedSequence: s.sequence,
+              sequence: s.sequence + (emit ? 1 : 0),
+              changed: true,
+              missingSince: now,
+            });
+            if (emit)
+              newEvents.push({
+                meter_id: s.meterId,
+                sequence: s.sequence + 1,
+                type: 'meter.archived',
+                occurred_at: now,
+                origin: 'reconcile',
+                sync_run_id: ctx.runId,
+                meter: meterView(archived),
+                changes: [{ path: 'is_archived', from: false, to: true }],
+              });
+          }
+          await this.deps.meters.write(tx, writes, now);
+          // Keep the stored raw parts: a meter that comes back is compared against what it was.
+          const ids = await this.deps.events.append(tx, newEvents);
+          const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
+          if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
+          if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 0, metersSeen: 0, metersChanged: writes.length, events: events.length });
+          if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
+          return { metersSeen: 0, metersChanged: writes.length, events };
+        },
+        { rollback: ctx.dryRun },
+      );
+      total.metersChanged += r.metersChanged;
+      total.events.push(...r.events);
+      // A dry run undoes its writes, so the same meters would come back forever.
+      if (ctx.dryRun) return total;
+    }
+  }
+
+  /**
+   * Re-read named meters now (Leap's webhooks are hints, not data) and put them through the same
+   * change detection as polling. Meters Leap does not know are skipped.
+   */
+  async refresh(meterIds: readonly string[], origin: 'leap_event' | 'poll' = 'leap_event'): Promise<{ metersSeen: number; metersChanged: number; events: number; notFound: string[] }> {
+    const ctx: RunContext = { runId: null, kind: 'refresh', dryRun: false, origin, signal: new AbortController().signal };
+    const notFound: string[] = [];
+    const totals = { metersSeen: 0, metersChanged: 0, events: 0 };
+    const unique = [...new Set(meterIds)];
+    for (let i = 0; i < unique.length; i += 50) {
+      const parts: PartUpdate[] = [];
+      await Promise.all(
+        unique.slice(i, i + 50).map(async (meterId) => {
+          try {
+            if (this.deps.settings.apiVersion === 'v1') parts.push({ meterId, v1: await this.deps.leap.getMeterV1(meterId) });
+            else {
+              const [details, enrollment] = await Promise.all([this.deps.leap.getDetails(meterId), this.deps.leap.getEnrollment(meterId)]);
+              parts.push({ meterId, details, enrollment });
+            }
+          } catch (err) {
+            if (err instanceof LeapNotFoundError) notFound.push(meterId);
+            else throw err;
+          }
+        }),
+      );
+      parts.sort((a, b) => a.meterId.localeCompare(b.meterId));
+      const r = await this.applyUnit(parts, ctx);
+      totals.metersSeen += r.metersSeen;
+      totals.metersChanged += r.metersChanged;
+      totals.events += r.events.length;
+    }
+    return { ...totals, notFound };
+  }
+}
+
+function leapUpdatedRaw(raw: MeterRaw): string | null {
+  const pick = (o: Record<string, unknown> | null): string | null => {
+    if (!o) return null;
+    const a = audit(o).updated_at ?? o.date_last_modified;
+    return typeof a === 'string' ? a : null;
+  };
+  const d = pick(raw.details) ?? pick(raw.v1);
+  const e = pick(raw.enrollment);
+  const cd = d ? canonicalInstant(d) : null;
+  const ce = e ? canonicalInstant(e) : null;
+  return maxInstant(cd, ce);
+}
