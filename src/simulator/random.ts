@@ -1,0 +1,175 @@
+/**
+ * Seeded randomness for the simulator. Everything a meter shows is derived from (seed, meter
+ * index, salt) with these functions, so nothing but evolving state has to be stored per meter.
+ */
+
+/** A 32-bit integer hash of up to four integers (murmur3 finalizer mixing). */
+export function hash32(a: number, b = 0, c = 0, d = 0): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
+  h = mix(h ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35));
+  h = mix(h ^ Math.imul(c + 0x165667b1, 0x27d4eb2f));
+  h = mix(h ^ Math.imul(d + 0x61c88647, 0x9e3779b1));
+  return h >>> 0;
+}
+
+function mix(x: number): number {
+  let h = x;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+/** Salt from a short label, so streams for different purposes never collide. */
+export function salt(label: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** sfc32: small, fast and good enough for simulation; state is four uint32. */
+export class Rng {
+  // Initialized here so V8 gives the fields a numeric representation from the start.
+  private a = 0;
+  private b = 0;
+  private c = 0;
+  private d = 0;
+
+  constructor(seed: number, stream = 0, extra = 0, extra2 = 0) {
+    const key = extra2 === 0 ? seed : hash32(seed, extra2, 0x5eed);
+    this.a = hash32(key, stream, extra, 1);
+    this.b = hash32(key, stream, extra, 2);
+    this.c = hash32(key, stream, extra, 3);
+    this.d = 1;
+    // The first outputs of sfc32 are poorly mixed; discard them.
+    for (let i = 0; i < 8; i++) this.nextU32();
+  }
+
+  nextU32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Integer in [min, max]. */
+  range(min: number, max: number): number {
+    return min + this.int(max - min + 1);
+  }
+
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)];
+  }
+
+  /** Index chosen with the given relative weights. */
+  weighted(weights: readonly number[]): number {
+    let total = 0;
+    for (const w of weights) total += w;
+    let x = this.next() * total;
+    for (let i = 0; i < weights.length; i++) {
+      x -= weights[i];
+      if (x < 0) return i;
+    }
+    return weights.length - 1;
+  }
+
+  /** Poisson-distributed count with mean `lambda` (normal approximation for large means). */
+  poisson(lambda: number): number {
+    if (lambda <= 0) return 0;
+    if (lambda > 50) {
+      const u1 = Math.max(this.next(), 1e-12);
+      const u2 = this.next();
+      const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+      return Math.max(0, Math.round(lambda + z * Math.sqrt(lambda)));
+    }
+    const limit = Math.exp(-lambda);
+    let k = 0;
+    let p = this.next();
+    while (p > limit) {
+      k++;
+      p *= this.next();
+    }
+    return k;
+  }
+}
+
+/**
+ * A keyed bijection on 32-bit integers (four-round Feistel network). Meter ids and partner
+ * references embed a permuted index, so an id maps back to its meter without a lookup table.
+ */
+export class Permutation32 {
+  private readonly keys: number[];
+
+  constructor(seed: number, purpose: number) {
+    this.keys = [1, 2, 3, 4].map((r) => hash32(seed, purpose, r) & 0xffff);
+  }
+
+  forward(x: number): number {
+    let l = (x >>> 16) & 0xffff;
+    let r = x & 0xffff;
+    for (const k of this.keys) {
+      const f = round(r, k);
+      [l, r] = [r, l ^ f];
+    }
+    return ((l << 16) | r) >>> 0;
+  }
+
+  inverse(y: number): number {
+    let l = (y >>> 16) & 0xffff;
+    let r = y & 0xffff;
+    for (let i = this.keys.length - 1; i >= 0; i--) {
+      const f = round(l, this.keys[i]);
+      [l, r] = [r ^ f, l];
+    }
+    return ((l << 16) | r) >>> 0;
+  }
+}
+
+function round(half: number, key: number): number {
+  return hash32(half, key) & 0xffff;
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(x: number): string {
+  return HEX[(x >>> 24) & 0xff] + HEX[(x >>> 16) & 0xff] + HEX[(x >>> 8) & 0xff] + HEX[x & 0xff];
+}
+
+/**
+ * A version-4-shaped uuid whose first 32 bits are `head` and the rest a hash of (seed, purpose, n).
+ * With `head` from a Permutation32, the uuid decodes back to `n`.
+ */
+export function uuidWithHead(head: number, seed: number, purpose: number, n: number): string {
+  const a = hex32(head >>> 0);
+  const b = hex32(hash32(seed, purpose, n, 11));
+  const c = hex32(hash32(seed, purpose, n, 12));
+  const d = hex32(hash32(seed, purpose, n, 13));
+  const variant = '89ab'[parseInt(c[0], 16) & 3];
+  return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${variant}${c.slice(1, 4)}-${c.slice(4, 8)}${d}`;
+}
+
+/** A deterministic uuid for anything that needs no reverse lookup (groups, events, webhooks). */
+export function seededUuid(seed: number, purpose: number, n: number): string {
+  return uuidWithHead(hash32(seed, purpose, n, 10), seed, purpose, n);
+}
+
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
