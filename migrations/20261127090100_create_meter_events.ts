@@ -11,7 +11,7 @@ export async function up(knex: Knex): Promise<void> {
     t.datetime('occurred_at', { precision: 3 }).notNullable().index();
     t.string('origin', 16).notNullable().comment('poll | reconcile | leap_event | readiness');
     t.string('sync_run_id', 36).nullable().index();
-    t.text('meter_json', 'mediumtext').notNullable().comment('the normalized meter after the change');
+    t.text('meter_json', 'mediumtext').nullable().comment('the normalized meter after the change; null: the same as the next event of this meter (one read, several events)');
     t.text('changes_json', 'mediumtext').nullable().comment('[{path, from, to}] for updates');
     t.unique(['meter_id', 'sequence']);
   });

@@ -1,8 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { compose, type Composed } from './compose';
-import { loadConfig, type LoadConfigOptions } from './config/load';
-import type { Config } from './config/schema';
+import type { Composed } from './compose';
+import { openRuntime, type OpenOptions } from './runtime';
 
 export interface RunningService {
   composed: Composed;
@@ -11,48 +10,40 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export interface ServeOptions extends LoadConfigOptions {
-  /** Replace the loaded configuration (tests). */
-  config?: Readonly<Config>;
+export interface ServeOptions extends OpenOptions {
   /** Install SIGINT/SIGTERM handlers (the CLI does; tests don't). */
   handleSignals?: boolean;
 }
 
-/** Load config → compose → migrate (if enabled) → listen; signals → graceful stop. */
+/** Load config → compose → migrate (if enabled) → listen → background work; signals → graceful stop. */
 export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
-  const config = opts.config ?? loadConfig(opts).config;
-  const composed = compose(config);
-  const { logger } = composed;
-  const log = logger.child({ component: 'main' });
-  try {
-    if (config.database.migrate_on_start) {
-      const applied = await composed.database.migrateLatest();
-      if (applied.length) log.info('migrations applied', { migrations: applied });
-    } else {
-      const status = await composed.database.migrationStatus();
-      if (!status.current) log.warn('database schema is behind and migrate_on_start is off: run `leap-connector migrate latest`', { pending: status.pending });
-    }
-  } catch (err) {
-    await composed.close();
-    throw err;
-  }
+  const runtime = await openRuntime(opts);
+  const { composed } = runtime;
+  const { config } = composed;
+  const log = composed.logger.child({ component: 'main' });
 
   const server = composed.app.listen(config.server.port, config.server.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   const url = `http://${host}:${addr.port}`;
-  log.info(`leap-connector listening on ${url}`, { database: composed.database.dialect });
+  log.info(`leap-connector listening on ${url}`, { database: composed.database.dialect, leap: config.leap.base_url, api_version: config.leap.api_version });
+  await composed.start();
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      log.info('stopping');
+      log.info('stopping: finishing the current page and in-flight requests');
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await composed.close();
+      await runtime.close();
       log.info('stopped');
     })();
     return stopping;

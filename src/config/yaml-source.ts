@@ -113,6 +113,7 @@ export class YamlSource {
   }
 }
 
+/** The yaml package appends the position and a code frame; the position is already in front. */
 function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }

@@ -2,28 +2,55 @@ import { createHash } from 'node:crypto';
 
 /** JSON with object keys sorted at every level: equal values give equal text. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return write(value) ?? 'null';
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
-    const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) out[key] = sortKeys(v);
+function write(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return undefined;
   }
-  return out;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + (write(value[i]) ?? 'null');
+    return `${out}]`;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return write((value as { toJSON(): unknown }).toJSON());
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = write(obj[k]);
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${v}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Sort items whose order carries no meaning by their canonical text. */
-export function sortCanonical<T>(items: readonly T[]): T[] {
+/**
+ * Sort items whose order carries no meaning. Objects we build ourselves have a fixed key order,
+ * so plain JSON text orders them; Leap's own objects go through the canonical form.
+ */
+export function sortCanonical<T>(items: readonly T[], keyOrderFixed = false): T[] {
+  if (items.length < 2) return [...items];
+  const key = keyOrderFixed ? (v: T) => JSON.stringify(v) : canonicalJson;
   return items
-    .map((item) => ({ item, key: canonicalJson(item) }))
+    .map((item) => ({ item, key: key(item) }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((e) => e.item);
 }

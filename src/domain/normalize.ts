@@ -1,4 +1,4 @@
-import { canonicalJson, sortCanonical } from './canonical-json';
+import { canonicalJson, sha256Hex, sortCanonical } from './canonical-json';
 import type {
   EnrollmentStatus,
   LeapMeterDetails,
@@ -111,6 +111,7 @@ function toProgram(p: LeapProgramEnrollment): ProgramEnrollment {
         deadline: time(d?.enrollment_deadline_date_time),
         activation: time(d?.activation_date_time),
       })),
+      true,
     ),
   };
 }
@@ -134,18 +135,18 @@ function currentPreference(periods: ParticipationPeriod[]): ParticipationPrefere
 function v2Enrollment(e: LeapMeterEnrollment): MeterEnrollment {
   const partner = (Array.isArray(e.required_actions?.partner) ? e.required_actions.partner : []).map(toAction);
   const leap = (Array.isArray(e.required_actions?.leap) ? e.required_actions.leap : []).map(toAction);
-  const periods = sortCanonical((Array.isArray(e.participation_preferences) ? e.participation_preferences : []).map(toPeriod)).sort((a, b) =>
+  const periods = sortCanonical((Array.isArray(e.participation_preferences) ? e.participation_preferences : []).map(toPeriod), true).sort((a, b) =>
     (a.starts_at ?? '').localeCompare(b.starts_at ?? ''),
   );
   return {
     status: e.global_enrollment_status as EnrollmentStatus,
     status_v1: null,
     partner_action_required: partner.length > 0,
-    partner_actions: sortCanonical(partner),
-    leap_actions: sortCanonical(leap),
+    partner_actions: sortCanonical(partner, true),
+    leap_actions: sortCanonical(leap, true),
     participation_preference: currentPreference(periods),
     participation_periods: periods,
-    programs: sortCanonical(e.program_enrollment.map(toProgram)),
+    programs: sortCanonical(e.program_enrollment.map(toProgram), true),
     window: null,
   };
 }
@@ -287,8 +288,8 @@ export function normalizeV1(raw: LeapV1Meter): Meter {
       status_v1: str(enrollmentObj.status),
       partner_action_required: actionRequired && reasons.length > 0,
       // ActionRequired reasons are the partner's to act on; other statuses' reasons explain Leap's side.
-      partner_actions: actionRequired ? sortCanonical(reasons) : [],
-      leap_actions: actionRequired ? [] : sortCanonical(reasons),
+      partner_actions: actionRequired ? sortCanonical(reasons, true) : [],
+      leap_actions: actionRequired ? [] : sortCanonical(reasons, true),
       participation_preference: preference,
       participation_periods: preference ? [{ preference, starts_at: null, ends_at: null, reason: null }] : [],
       programs: [],
@@ -381,4 +382,12 @@ export function comparableMeter(meter: Meter): Omit<Meter, 'raw' | 'updated_at'>
 
 export function meterContentText(meter: Meter): string {
   return canonicalJson(comparableMeter(meter));
+}
+
+/**
+ * Hash of the meter's content, for the meters table. Cheap (plain JSON text, so it follows the
+ * key order Leap sent); whether a meter changed is decided by diffing, which ignores key order.
+ */
+export function meterContentHash(meter: Meter): string {
+  return sha256Hex(JSON.stringify(comparableMeter(meter)));
 }

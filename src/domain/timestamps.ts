@@ -13,7 +13,34 @@ export interface LeapInstant {
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?$/;
 
+const FAST = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?Z$/;
+const cache = new Map<string, LeapInstant | null>();
+const CACHE_LIMIT = 50_000;
+
+/** Parse one of Leap's timestamps; null when it is not one. Results are shared: do not mutate them. */
 export function parseLeapInstant(value: string): LeapInstant | null {
+  // Program periods, deadlines and sentinels repeat across thousands of meters.
+  const hit = cache.get(value);
+  if (hit !== undefined) return hit;
+  const parsed = parseFast(value) ?? parseFull(value);
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(value, parsed);
+  return parsed;
+}
+
+/** The form Leap nearly always sends: UTC with a Z and 0-9 fractional digits. */
+function parseFast(value: string): LeapInstant | null {
+  const m = FAST.exec(value);
+  if (!m) return null;
+  const whole = value.slice(0, 19);
+  const base = Date.parse(`${whole}Z`);
+  // Date.parse rolls 02-30 over into March, and reads years below 100 as 19xx: leave those to the full parser.
+  if (!Number.isFinite(base) || new Date(base).toISOString().slice(0, 19) !== whole) return null;
+  const frac = m[1] ?? '';
+  return { ms: base + Number(frac.padEnd(3, '0').slice(0, 3)), canonical: `${whole}.${frac.padEnd(9, '0')}Z` };
+}
+
+function parseFull(value: string): LeapInstant | null {
   const m = ISO.exec(value.trim());
   if (!m) return null;
   const [, y, mo, d, h, mi, s = '00', frac = '', zone = 'Z'] = m;

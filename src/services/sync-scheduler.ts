@@ -3,7 +3,7 @@ import type { Schedule } from '../domain/schedule';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { SyncRun, SyncRunStore } from '../stores/sync-run-store';
-import { SyncBusyError, type SyncOptions, type SyncResult, type SyncService } from './sync-service';
+import { SyncBusyError, SyncStoppedError, type SyncOptions, type SyncResult, type SyncService } from './sync-service';
 
 export interface SyncSchedulerDeps {
   sync: SyncService;
@@ -30,6 +30,7 @@ export interface StartRunOptions {
 export class SyncScheduler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<SyncResult | null> | null = null;
+  private stopRun: AbortController | null = null;
   private failures = 0;
   private lastFailureAt: Date | null = null;
   private stopped = false;
@@ -50,9 +51,11 @@ export class SyncScheduler {
     this.timer = setTimeout(tick, 0).unref();
   }
 
+  /** Stop scheduling; a run in progress stops after its current page and resumes next time. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.stopRun?.abort();
     await this.running?.catch(() => undefined);
   }
 
@@ -97,10 +100,13 @@ export class SyncScheduler {
     if (this.running) return Promise.reject(new SyncBusyError('this process', null));
     return new Promise<SyncRun>((resolve, reject) => {
       let started = false;
+      const stop = new AbortController();
+      this.stopRun = stop;
       const p = this.deps.sync
         .run({
           ...opts,
           ...extra,
+          signal: stop.signal,
           onStart: (run) => {
             started = true;
             resolve(run);
@@ -114,7 +120,7 @@ export class SyncScheduler {
           },
           (err: unknown) => {
             if (!started) reject(err);
-            if (!(err instanceof SyncBusyError)) {
+            if (!(err instanceof SyncBusyError) && !(err instanceof SyncStoppedError)) {
               this.failures += 1;
               this.lastFailureAt = this.deps.clock.now();
               this.deps.logger.error('sync run failed', { err: errorMessage(err), code: (err as { code?: string }).code });
@@ -124,6 +130,7 @@ export class SyncScheduler {
         )
         .finally(() => {
           this.running = null;
+          this.stopRun = null;
         });
       this.running = p;
     });

@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { LeapClient } from '../clients/leap-client';
 import { LeapNotFoundError, LeapPageTokenExpiredError } from '../clients/leap-errors';
-import { sha256Hex } from '../domain/canonical-json';
 import type { Clock } from '../domain/clock';
 import { deriveEvents, meterView, type MeterEvent, type PendingEvent } from '../domain/events';
 import type { LeapMeterDetails, LeapMeterEnrollment, LeapPage, LeapV1Meter } from '../domain/leap-types';
 import type { Meter, MeterRaw } from '../domain/meter';
-import { meterContentText, normalizeV1, normalizeV2 } from '../domain/normalize';
+import { meterContentHash, normalizeV1, normalizeV2 } from '../domain/normalize';
 import { canonicalInstant, instantToWire, shiftInstant } from '../domain/timestamps';
 import { AppError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
@@ -68,6 +67,8 @@ export interface SyncOptions {
   onEvent?: (e: MeterEvent) => void;
   /** Called once the run row exists (before the first page), e.g. to answer an API request. */
   onStart?: (run: SyncRun) => void;
+  /** Stop at the next page boundary (shutdown); the position is kept and the next run resumes it. */
+  signal?: AbortSignal;
 }
 
 export interface SyncResult {
@@ -88,6 +89,12 @@ export interface SyncResult {
 export class SyncBusyError extends AppError {
   constructor(holder: string | null, expiresAt: Date | null) {
     super(409, 'sync_in_progress', `a sync is already running${holder ? ` (held by ${holder} until ${expiresAt?.toISOString()})` : ''}`, { holder, expires_at: expiresAt?.toISOString() ?? null });
+  }
+}
+
+export class SyncStoppedError extends AppError {
+  constructor() {
+    super(503, 'sync_stopped', 'the sync was stopped (shutdown) after its last committed page; the next run resumes from there');
   }
 }
 
@@ -112,6 +119,16 @@ interface PartUpdate {
   details?: Record<string, unknown>;
   enrollment?: Record<string, unknown>;
   v1?: Record<string, unknown>;
+}
+
+/** Nothing to compare: the parts read hash the same as the parts stored. */
+function unchanged(part: PartUpdate, s: StoredMeter): boolean {
+  if (s.missingSince) return false;
+  if (part.v1 !== undefined) return s.source === 'v1' && s.detailsHash === rawPartHash(part.v1);
+  if (s.source !== 'v2') return false;
+  if (part.details !== undefined && s.detailsHash !== rawPartHash(part.details)) return false;
+  if (part.enrollment !== undefined && s.enrollmentHash !== rawPartHash(part.enrollment)) return false;
+  return true;
 }
 
 interface UnitResult {
@@ -211,6 +228,8 @@ export class SyncService {
     if (opts.since && !since) throw new AppError(400, 'invalid_since', `since must be an ISO 8601 time, got ${opts.since}`);
 
     const abort = new AbortController();
+    if (opts.signal?.aborted) throw new SyncStoppedError();
+    opts.signal?.addEventListener('abort', () => abort.abort(new SyncStoppedError()), { once: true });
     let renewTimer: NodeJS.Timeout | null = null;
     if (!dryRun) {
       const ttl = this.deps.settings.leaseTtlMs;
@@ -327,7 +346,7 @@ export class SyncService {
       log.info('sync finished', { ...totals, duration_ms: durationMs });
       return { runId: ctx.runId, kind: opts.kind, dryRun, resumedFrom, ...totals, durationMs, cursors };
     } catch (err) {
-      const failure = abort.signal.aborted && abort.signal.reason instanceof SyncLeaseLostError ? abort.signal.reason : err;
+      const failure = abort.signal.aborted && abort.signal.reason instanceof AppError ? abort.signal.reason : err;
       log.error('sync failed', { err: errorMessage(failure), code: (failure as { code?: string }).code });
       if (run) {
         await this.deps.runs
@@ -341,6 +360,7 @@ export class SyncService {
     }
   }
 
+  /** Stop before writing another page when the lease was lost or a shutdown began. */
   private checkLease(ctx: RunContext): void {
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new SyncLeaseLostError();
   }
@@ -397,23 +417,32 @@ export class SyncService {
       async (tx) => {
         this.checkLease(ctx);
         const now = this.deps.clock.now();
-        const stored = await this.deps.meters.getMany(
-          parts.map((p) => p.meterId),
-          tx,
-        );
         // The last read of a meter wins if one unit holds it twice.
         const byId = new Map<string, PartUpdate>();
         for (const p of parts) byId.set(p.meterId, { ...byId.get(p.meterId), ...p });
-        const writes: MeterWrite[] = [];
+        // Most re-read meters are unchanged: compare hashes first, load raw JSON only for the rest.
+        const heads = await this.deps.meters.getHeads([...byId.keys()], tx);
         const touched: string[] = [];
-        const newEvents: NewMeterEvent[] = [];
+        const toCompare: PartUpdate[] = [];
         for (const part of byId.values()) {
+          const head = heads.get(part.meterId);
+          if (head && unchanged(part, head)) touched.push(part.meterId);
+          else toCompare.push(part);
+        }
+        const stored = await this.deps.meters.getMany(
+          toCompare.filter((p) => heads.has(p.meterId)).map((p) => p.meterId),
+          tx,
+        );
+        const writes: MeterWrite[] = [];
+        const newEvents: NewMeterEvent[] = [];
+        for (const part of toCompare) {
           const outcome = this.compare(part, stored.get(part.meterId) ?? null);
           if (!outcome) {
             touched.push(part.meterId);
             continue;
           }
           writes.push(outcome.write);
+          const view = meterView(outcome.write.meter);
           outcome.events.forEach((e, i) =>
             newEvents.push({
               meter_id: part.meterId,
@@ -422,7 +451,7 @@ export class SyncService {
               occurred_at: now,
               origin: ctx.origin,
               sync_run_id: ctx.runId,
-              meter: meterView(outcome.write.meter),
+              meter: view,
               changes: e.changes,
             }),
           );
@@ -454,16 +483,16 @@ export class SyncService {
     const after = this.normalize(raw);
     const complete = (r: MeterRaw) => r.v1 !== null || (r.details !== null && r.enrollment !== null);
     const before = stored && complete(stored.raw) ? this.storedMeter(stored) : null;
-    const contentHash = sha256Hex(meterContentText(after));
-    const changed = !stored || contentHash !== stored.contentHash || stored.missingSince !== null;
-    const events = complete(raw) ? (before ? deriveEvents(before, after) : deriveEvents(null, after)) : [];
+    const events = complete(raw) ? deriveEvents(before, after) : [];
+    // Raw JSON that differs without any difference in the meter (a reordered array) is stored, not announced.
+    const changed = !stored || events.length > 0 || stored.missingSince !== null || !before;
     const seq = stored?.sequence ?? 0;
     return {
       write: {
         meter: after,
         detailsHash,
         enrollmentHash,
-        contentHash,
+        contentHash: meterContentHash(after),
         leapUpdatedAt: after.updated_at ? canonicalInstant(leapUpdatedRaw(raw) ?? after.updated_at) : null,
         expectedSequence: stored ? stored.sequence : null,
         sequence: seq + events.length,
@@ -531,7 +560,7 @@ export class SyncService {
               meter: archived,
               detailsHash: s.detailsHash,
               enrollmentHash: s.enrollmentHash,
-              contentHash: sha256Hex(meterContentText(archived)),
+              contentHash: meterContentHash(archived),
               leapUpdatedAt: s.leapUpdatedAt,
               expectedSequence: s.sequence,
               sequence: s.sequence + (emit ? 1 : 0),

@@ -29,8 +29,13 @@ interface EventRow {
   occurred_at: string | Date;
   origin: string;
   sync_run_id: string | null;
-  meter_json: string;
+  meter_json: string | null;
   changes_json: string | null;
+}
+
+/** Both events describe the same meter state (the same object, or the same read). */
+function sameState(a: NewMeterEvent, b: NewMeterEvent): boolean {
+  return a.meter === b.meter;
 }
 
 function toEvent(row: EventRow): MeterEvent {
@@ -42,7 +47,7 @@ function toEvent(row: EventRow): MeterEvent {
     occurred_at: fromDbTime(row.occurred_at)!.toISOString(),
     origin: row.origin as EventOrigin,
     sync_run_id: row.sync_run_id,
-    meter: fromDbJson<MeterView>(row.meter_json)!,
+    meter: fromDbJson<MeterView>(row.meter_json) as MeterView,
     changes: fromDbJson<Change[]>(row.changes_json),
   };
 }
@@ -54,14 +59,20 @@ export class EventStore {
   /** Appends events and returns their ids, in the order given. */
   async append(trx: Knex.Transaction, events: readonly NewMeterEvent[]): Promise<number[]> {
     if (!events.length) return [];
-    const rows = events.map((e) => ({
+    // Events from one read of a meter share its state: only the last of them stores the snapshot.
+    const lastOfMeter = new Map<string, number>();
+    events.forEach((e, i) => {
+      const j = lastOfMeter.get(e.meter_id);
+      if (j === undefined || events[j]!.sequence < e.sequence) lastOfMeter.set(e.meter_id, i);
+    });
+    const rows = events.map((e, i) => ({
       meter_id: e.meter_id,
       sequence: e.sequence,
       type: e.type,
       occurred_at: toDbTime(e.occurred_at),
       origin: e.origin,
       sync_run_id: e.sync_run_id,
-      meter_json: toDbJson(e.meter),
+      meter_json: lastOfMeter.get(e.meter_id) === i || !sameState(e, events[lastOfMeter.get(e.meter_id)!]!) ? toDbJson(e.meter) : null,
       changes_json: toDbJson(e.changes),
     }));
     for (let i = 0; i < rows.length; i += 100) await trx('meter_events').insert(rows.slice(i, i + 100));
@@ -85,12 +96,28 @@ export class EventStore {
     if (filter.syncRunId !== undefined) q.where('sync_run_id', filter.syncRunId);
     if (filter.afterId !== undefined) q.where('id', '>', filter.afterId);
     const rows = (await q.orderBy('id').limit(limit)) as EventRow[];
-    return rows.map(toEvent);
+    return this.withSnapshots(rows);
   }
 
   async get(id: number): Promise<MeterEvent | undefined> {
     const row = (await this.db('meter_events').where({ id }).first()) as EventRow | undefined;
-    return row && toEvent(row);
+    return row && (await this.withSnapshots([row]))[0];
+  }
+
+  /** Fill in the snapshot of events that share it with a later event of the same meter. */
+  private async withSnapshots(rows: EventRow[]): Promise<MeterEvent[]> {
+    for (const row of rows) {
+      if (row.meter_json !== null) continue;
+      const later = (await this.db('meter_events')
+        .select('meter_json')
+        .where({ meter_id: row.meter_id })
+        .where('sequence', '>', row.sequence)
+        .whereNotNull('meter_json')
+        .orderBy('sequence')
+        .first()) as { meter_json: string } | undefined;
+      row.meter_json = later?.meter_json ?? null;
+    }
+    return rows.map(toEvent);
   }
 
   async count(filter: EventFilter = {}): Promise<number> {

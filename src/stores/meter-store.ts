@@ -169,6 +169,20 @@ export class MeterStore {
     return out;
   }
 
+  /**
+   * Bookkeeping only (hashes, sequence), without the raw JSON: enough to see that a re-read meter
+   * has not changed, which is most meters on most passes. `raw` is empty in what this returns.
+   */
+  async getHeads(ids: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter>> {
+    const out = new Map<string, StoredMeter>();
+    const cols = COLUMNS.filter((c) => c !== 'details_json' && c !== 'enrollment_json');
+    for (const part of chunks([...new Set(ids)], 500)) {
+      const rows = (await trx('meters').select(cols).whereIn('meter_id', part)) as MeterRow[];
+      for (const row of rows) out.set(row.meter_id, toStored({ ...row, details_json: null, enrollment_json: null }));
+    }
+    return out;
+  }
+
   async get(meterId: string): Promise<StoredMeter | undefined> {
     const row = (await this.db('meters').select(COLUMNS).where({ meter_id: meterId }).first()) as MeterRow | undefined;
     return row && toStored(row);
