@@ -26,7 +26,7 @@ import {
   LeapUnavailableError,
   LeapUnexpectedStatusError,
 } from './leap-errors';
-import { type LeapItemKind, type LeapItemTypes, validateItem, validatePage } from './leap-validate';
+import { type LeapItemKind, type LeapItemTypes, PAGE_LIST_KEY, validateItem, validatePage } from './leap-validate';
 import type { LeapWebhookSubscription, LeapWebhookSubscriptionInput, LeapWebhookTestPayload, LeapWebhookTestResult } from './leap-webhook-types';
 import { abortableSleep, backoffDelay, parseRetryAfter, type RetryPolicy, retryAfterCapMs } from './retry';
 
@@ -299,7 +299,12 @@ export class LeapClient {
       const spec: RequestSpec = { method: 'POST', path, body, pageNumber, idempotent: true, signal: opts.signal, hasPageToken: token !== null };
       const answer = await this.send(spec);
       const page = validatePage(kind, answer);
-      if (!page.ok) throw this.malformed(spec, page.problems, answer);
+      if (!page.ok) {
+        // The excerpt shows the first failing meter, not whichever meter happens to open the page.
+        const list = isObject(answer) ? answer[PAGE_LIST_KEY[kind]] : undefined;
+        const firstBad = page.problems.find((p) => p.index !== undefined)?.index;
+        throw this.malformed(spec, page.problems, Array.isArray(list) && firstBad !== undefined ? list[firstBad] : answer);
+      }
       if (page.nextPageToken !== null && page.nextPageToken === token) {
         // The same token twice would page forever; stop loudly instead.
         throw this.malformed(spec, [{ pointer: '/next_page_token', message: 'repeats the token that requested this page' }], answer);
@@ -397,8 +402,10 @@ export class LeapClient {
       return await this.limiter.schedule(() => this.attempt(spec));
     } catch (err) {
       // The limiter was stopped (client closed) while this call waited in its queue.
-      if (err instanceof Bottleneck.BottleneckError || this.closing.signal.aborted) return { kind: 'aborted' };
-      throw err;
+      if (this.closing.signal.aborted) return { kind: 'aborted' };
+      // A shared limiter's own failure (its Redis gone) must not surface as a bare library error.
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new LeapUnavailableError(this.context(spec, 0), this.scrub(`rate limiter failed: ${reason}`).slice(0, 300), 'check the shared rate limiter (Redis)');
     }
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
+import Bottleneck from 'bottleneck';
 import { LeapClient, type LeapClientConfig, type LeapClientOptions } from '../../src/clients/leap-client';
 import {
   LeapAbortedError,
@@ -528,6 +529,8 @@ describe('LeapClient against a scripted Leap', () => {
       ]);
       assert.match(err.message, /page 2 of POST \/v2\/meters\/search: item 1 \/meters\/1\/meter_id is required; item 2 \(meter_id 00000000-0000-4000-8000-000000000003\) \/meters\/2\/audit\/updated_at must be an ISO-8601 timestamp/);
       assert.deepEqual(seen, [meterIdFor(9)], 'no item of the bad page is handed out');
+      assert.equal(JSON.parse(err.bodyExcerpt ?? '{}').meter_id, undefined, 'the excerpt shows the first failing meter');
+      assert.match(err.bodyExcerpt ?? '', /^\{"partner_reference":"site-000123"/);
       assert.equal(server.requests.length, 2);
     });
 
@@ -590,6 +593,28 @@ describe('LeapClient against a scripted Leap', () => {
       const gaps = server.requests.slice(1).map((r, i) => r.receivedAt - server.requests[i].receivedAt);
       // minTime is 200 ms; allow a little for the two clocks (limiter dispatch vs server arrival).
       for (const gap of gaps) assert.ok(gap >= 150, `requests only ${gap.toFixed(0)} ms apart: ${gaps.map((g) => g.toFixed(0)).join(', ')}`);
+    });
+
+    it('uses a limiter handed in (e.g. clustered through Redis) and leaves it running on close', async () => {
+      await client.close();
+      const shared = new Bottleneck({ maxConcurrent: 1 });
+      client = makeClient({ rateLimit: { requestsPerSecond: 1000, maxConcurrent: 8 } }, { limiter: shared });
+      server.otherwise(() => ({ body: v2DetailsGetAnswer(), delayMs: 30 }));
+      await Promise.all(Array.from({ length: 4 }, () => client.getDetails('5d1f3c2a-8b7e-4f6a-9c1d-2e3f4a5b6c7d')));
+      assert.equal(server.maxInFlight, 1, 'the shared limiter, not the config, decided');
+      await client.close();
+      assert.equal(await shared.schedule(async () => 'still running'), 'still running');
+      await shared.stop();
+    });
+
+    it('a failing shared limiter becomes LeapUnavailableError, not a library error', async () => {
+      await client.close();
+      const broken = { schedule: () => Promise.reject(new Error('Redis connection lost')) } as unknown as Bottleneck;
+      client = makeClient({}, { limiter: broken });
+      const err = await rejection(client.getDetails(meterIdFor(1)));
+      assert.ok(err instanceof LeapUnavailableError);
+      assert.match(err.message, /rate limiter failed: Redis connection lost; check the shared rate limiter/);
+      assert.equal(server.requests.length, 0);
     });
 
     it('waits out a backoff outside the limiter, so other calls keep flowing', async () => {
