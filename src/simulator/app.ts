@@ -329,7 +329,10 @@ export function createApp(sim: Simulator): Express {
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     const family = locals(res).family;
-    if (family === 'sim' && err instanceof RangeError) return sim400(res, err.message);
+    if (family === 'sim' && err instanceof RangeError) {
+      if (err.message.startsWith('unknown meter')) return send(res, 404, { title: 'Meter not found', status: 404, details: { message: err.message } });
+      return sim400(res, err.message);
+    }
     if (family === 'sim' && err !== null && typeof err === 'object' && (err as { type?: string }).type === 'entity.parse.failed') return sim400(res, 'Malformed JSON body');
     sim.logger.error('simulator request failed', { error: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined });
     serverError(res);

@@ -156,8 +156,11 @@ export class Mutator {
     if (this.trackChanged) this.changed.add(i);
   }
 
+  /**
+   * An enrollment change. The delivery periods a meter shows are those in force when its status
+   * last moved (`enrollAt`), so actions, groups and preferences alone never shift its periods.
+   */
   private touchEnrollment(i: number, atMs: number, limitMs: number): void {
-    this.store.enrollAt[i] = Math.floor(atMs / 1000);
     this.touch(i, atMs, limitMs);
   }
 
@@ -202,6 +205,7 @@ export class Mutator {
     if (before === status) return false;
     s.status[i] = status;
     const sec = Math.floor(atMs / 1000);
+    s.enrollAt[i] = sec;
     if (status === ELIGIBLE || status === ACTIVE) {
       if (s.eligibleFrom[i] === 0 || before === INELIGIBLE || before === PENDING) s.eligibleFrom[i] = sec;
     }
@@ -410,6 +414,7 @@ export class Mutator {
       if (s.status[i] !== NOT_PARTICIPATING) {
         s.resumeStatus[i] = s.status[i];
         s.status[i] = NOT_PARTICIPATING;
+        s.enrollAt[i] = Math.floor(atMs / 1000);
         statusChanged = true;
       }
       if (pref === PREF_IDLE) this.counts.idled++;

@@ -23,7 +23,6 @@ import {
   MRKT_0001_DESCRIPTION,
   MRKT_0002,
   MRKT_0002_DESCRIPTION,
-  NOT_PARTICIPATING,
   OPEN_ENDED_SENTINELS,
   PARTNER_ACTIONS,
   PREFERENCES,
@@ -153,21 +152,19 @@ export class Renderer {
     return { created_by: CREATED_BY[kindCreatedBy(this.store.kind[i])], created_at: this.createdAt(i), updated_at: this.updatedAt(i) };
   }
 
-  /** Which fields a SERV_0005 action says are missing; the details then leave them out. */
-  private missingFields(i: number): { label: string; battery: boolean; nyiso: boolean; company: boolean; serial: boolean } {
+  /** The fields a SERV_0005 action asks the partner to configure, phrased as Leap does. */
+  private missingFields(i: number): string {
     const s = this.store;
-    const device = s.device[i] > 0 ? deviceProfile(s, this.seed, i) : undefined;
-    if (device?.model.type === 'BATTERY') return { label: 'Battery Energy Capacity, Battery Power Capacity, Number Of Devices', battery: true, nyiso: false, company: false, serial: false };
-    if (REGIONS[s.region[i]].code === 'NYISO') return { label: 'Voltage Group, CBL Method, Load Zone', battery: false, nyiso: true, company: false, serial: false };
-    if (CLASSIFICATIONS[kindClassification(s.kind[i])] === 'COMMERCIAL') return { label: 'End Customer Company Name', battery: false, nyiso: false, company: true, serial: false };
-    return { label: 'Device Serial Number, Install Date', battery: false, nyiso: false, company: false, serial: true };
+    if (s.device[i] > 0 && deviceProfile(s, this.seed, i)?.model.type === 'BATTERY') return 'Battery Energy Capacity, Battery Power Capacity, Number Of Devices';
+    if (REGIONS[s.region[i]].code === 'NYISO') return 'Voltage Group, CBL Method, Load Zone';
+    if (CLASSIFICATIONS[kindClassification(s.kind[i])] === 'COMMERCIAL') return 'End Customer Company Name';
+    return 'Device Serial Number, Install Date';
   }
 
   details(i: number): Json {
     const s = this.store;
     const seed = this.seed;
     const out = this.identifiers(i);
-    const missing = (s.partnerActions[i] & SERV_0005) !== 0 ? this.missingFields(i) : undefined;
     const region = REGIONS[s.region[i]].code;
     const commercial = CLASSIFICATIONS[kindClassification(s.kind[i])] === 'COMMERCIAL';
     const misc = hash32(seed, S_MISC, i);
@@ -178,7 +175,7 @@ export class Renderer {
     if (who.title) customer.end_customer_title = who.title;
     customer.end_customer_email = who.email;
     customer.end_customer_phone_number = who.phone;
-    if (who.company && !missing?.company) customer.end_customer_company_name = who.company;
+    if (who.company) customer.end_customer_company_name = who.company;
     if (who.offering && who.offeringDay !== undefined) {
       customer.partner_offering_name = who.offering;
       customer.partner_offering_date = formatDateOnly(who.offeringDay);
@@ -197,19 +194,17 @@ export class Renderer {
     const newSpelling = (s.flags[i] & FLAG_NEW_SPELLING) !== 0;
     const site: Json = {};
     const loadZones = UTILITY_REFS[s.utility[i]].utility.loadZones;
-    if (!missing?.nyiso) site.load_zone = loadZones[misc % loadZones.length];
+    site.load_zone = loadZones[misc % loadZones.length];
     if (dev) {
       const m = dev.model;
       const device: Json = { device_type: m.type };
-      if (!missing?.serial) device.device_serial_number = dev.serial;
+      device.device_serial_number = dev.serial;
       device.device_model = m.model;
       device.device_manufacturer = m.manufacturer;
-      if (!missing?.serial) device.install_date = formatDateOnly(dev.installDay);
+      device.install_date = formatDateOnly(dev.installDay);
       if (m.type === 'BATTERY' && m.powerKw !== undefined && m.energyKwh !== undefined) {
-        if (!missing?.battery) {
-          device.battery_power_capacity_kw = round3(m.powerKw * dev.count);
-          device.battery_energy_capacity_kwh = round3(m.energyKwh * dev.count);
-        }
+        device.battery_power_capacity_kw = round3(m.powerKw * dev.count);
+        device.battery_energy_capacity_kwh = round3(m.energyKwh * dev.count);
         device.battery_duration_hours = Math.max(1, Math.round(m.energyKwh / m.powerKw));
         if (dev.ptoDay !== undefined) device.permission_to_operate_date = formatDateOnly(dev.ptoDay);
         if (newSpelling) {
@@ -224,7 +219,7 @@ export class Renderer {
       }
       out.device = device;
 
-      if (!missing?.battery) site.number_of_devices = dev.count;
+      site.number_of_devices = dev.count;
       site.on_site_fossil_generator = m.type === 'GENERATOR';
       site.renewable_generator = dev.solar;
       if (m.type === 'GENERATOR' && (misc & 4) !== 0) {
@@ -277,7 +272,7 @@ export class Renderer {
       out.isone = { in_connected_solutions: (misc & 64) !== 0 };
     } else if (region === 'NYISO') {
       const nyiso: Json = {};
-      if (!missing?.nyiso) nyiso.cbl_method = (misc & 128) !== 0 ? 'WEATHER_ADJUSTED' : 'AVERAGE_DAY';
+      nyiso.cbl_method = (misc & 128) !== 0 ? 'WEATHER_ADJUSTED' : 'AVERAGE_DAY';
       if (commercial) nyiso.company_type = ['LIMITED_LIABILITY_COMPANY', 'CORPORATION', 'PARTNERSHIP', 'OTHER'][(misc >>> 8) & 3];
       if ((misc & 0x1000) !== 0) {
         const resource = String(100000 + ((misc >>> 13) % 900000));
@@ -290,7 +285,7 @@ export class Renderer {
     const numbers = utilityNumbers(s, seed, i);
     const u = UTILITY_REFS[s.utility[i]].utility;
     const utility: Json = { utility_name: u.code, load_serving_entity: numbers.lse, electric_service_account_number: numbers.account, tariff: tariff(s, seed, i) };
-    if (!missing?.nyiso) utility.voltage = commercial ? ((misc & 0x2000) !== 0 ? '480 V' : '208 V') : '120/240 V';
+    utility.voltage = commercial ? ((misc & 0x2000) !== 0 ? '480 V' : '208 V') : '120/240 V';
     utility.utility_meter_serial_number = numbers.meterSerial;
     utility.bill_service_agreement_number = numbers.serviceAgreement;
     utility.bill_customer_account_number = numbers.customerAccount;
@@ -360,7 +355,7 @@ export class Renderer {
       if ((bits & a.bit) === 0) continue;
       let description: string;
       if (a.bit === AUTH_0001) description = AUTH_0001_DESCRIPTION;
-      else if (a.bit === SERV_0005) description = `Partner needs configuration for fields: ${this.missingFields(i).label}.`;
+      else if (a.bit === SERV_0005) description = `Partner needs configuration for fields: ${this.missingFields(i)}.`;
       else if (a.bit === MRKT_0002) description = MRKT_0002_DESCRIPTION;
       else continue;
       out.push({ program_identifier: primary, delivery_period: period.name, enrollment_deadline_date_time: deadline, action_type: a.actionType, action_description: description, action_code: a.code });
@@ -490,20 +485,16 @@ export class Renderer {
 
   private eventBase(i: number): { meter_id: string; partner_reference?: string; transmission_region: string; meter_type: string } {
     const s = this.store;
-    const base: { meter_id: string; partner_reference?: string; transmission_region: string; meter_type: string } = {
-      meter_id: s.meterId(i),
-      transmission_region: REGIONS[s.region[i]].code,
-      meter_type: METER_TYPE_CODES[kindMeterType(s.kind[i])],
-    };
     const ref = s.partnerReference(i);
     // Leap's schema requires 3+ characters; a shorter hand-set reference is left out of events.
-    if (ref !== undefined && ref.length >= 3) base.partner_reference = ref;
-    return base;
+    const meter_id = s.meterId(i);
+    const transmission_region = REGIONS[s.region[i]].code;
+    const meter_type = METER_TYPE_CODES[kindMeterType(s.kind[i])];
+    return ref !== undefined && ref.length >= 3 ? { meter_id, partner_reference: ref, transmission_region, meter_type } : { meter_id, transmission_region, meter_type };
   }
 
   createdEvent(i: number): LeapEventPayload {
-    const b = this.eventBase(i);
-    return { webhook_event_type: 'meter.created', meter_id: b.meter_id, ...(b.partner_reference ? { partner_reference: b.partner_reference } : {}), transmission_region: b.transmission_region, meter_type: b.meter_type };
+    return { webhook_event_type: 'meter.created', ...this.eventBase(i) };
   }
 
   statusEvent(i: number): LeapEventPayload {
@@ -549,10 +540,6 @@ export class Renderer {
       end_date_time: formatSeconds(period.endMs),
       meter_ids: meters.map((m) => this.store.meterId(m)),
     };
-  }
-
-  isNotParticipating(i: number): boolean {
-    return this.store.status[i] === NOT_PARTICIPATING;
   }
 }
 

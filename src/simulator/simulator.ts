@@ -16,7 +16,7 @@ import { PageTokens } from './paging';
 import { generatePortfolio, meterAttributes } from './portfolio';
 import { Rng, salt, seededUuid } from './random';
 import { Renderer, type LeapEventPayload } from './render';
-import { kindMeterType, MeterStore, Stamper } from './state';
+import { FLAG_CONNECT, FLAG_HAS_REFERENCE, kindCreatedBy, kindMeterType, MeterStore, Stamper } from './state';
 import { HOUR_MS, localDay } from './time';
 import { LeapWebhooks, type LeapEnvelope, type WebhookStats } from './webhooks';
 
@@ -339,8 +339,9 @@ export class Simulator {
         region ??= REGIONS[attrs.region].code;
         utility ??= UTILITY_REFS[attrs.utility].utility.code;
       }
-      // Hand-set or shared references are always present.
-      attrs.flags |= 2;
+      // Hand-set or shared references are always present; utility meters come through Leap Connect.
+      attrs.flags |= FLAG_HAS_REFERENCE;
+      if (kindCreatedBy(attrs.kind) === 0) attrs.flags |= FLAG_CONNECT;
       const i = s.add(attrs, leader >= 0 ? leader : index - k, PENDING, { ms: this.clockMs, sub: 0 }, 3);
       if (override !== undefined) s.referenceOverride.set(i, override);
       this.mutator.created(i, this.clockMs);
