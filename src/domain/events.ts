@@ -100,6 +100,9 @@ function lifecycleOf(path: string): MeterEventType | null {
   return null;
 }
 
+/** Enrollment detail that accompanies a lifecycle change rather than being news of its own. */
+const SECONDARY = ['enrollment.programs', 'enrollment.window', 'enrollment.leap_actions', 'enrollment.status_v1'];
+
 /** The order events are emitted in when one read changes several things. */
 const ORDER: MeterEventType[] = [
   'meter.created',
@@ -136,11 +139,23 @@ export function deriveEvents(before: Meter | MeterView | null, after: Meter | Me
     list.push(c);
     byType.set(t, list);
   };
+  const secondary: Change[] = [];
   for (const c of changes) {
     const t = lifecycleOf(c.path);
     if (t === 'meter.archived' && c.to !== true) add('meter.details.updated', c); // un-archiving is a detail change
+    else if (!t && SECONDARY.some((p) => under(c.path, p))) secondary.push(c);
     else add(t ?? 'meter.details.updated', c);
   }
+  // Per-program statuses, v1 windows and Leap's own actions move with the global status (or the
+  // group); announced alone they are detail changes.
+  const home: MeterEventType = byType.has('meter.enrollment.global-status.updated')
+    ? 'meter.enrollment.global-status.updated'
+    : byType.has('meter.enrollment.group.updated')
+      ? 'meter.enrollment.group.updated'
+      : byType.has('meter.enrollment.required-actions.updated')
+        ? 'meter.enrollment.required-actions.updated'
+        : 'meter.details.updated';
+  for (const c of secondary) add(home, c);
   const statusChange = byType.get('meter.enrollment.global-status.updated')?.[0];
   if (statusChange && statusChange.to === 'ACTIVE') add('meter.enrollment.activated', statusChange);
   return ORDER.filter((t) => byType.has(t)).map((type) => ({ type, changes: byType.get(type)! }));
