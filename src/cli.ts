@@ -53,7 +53,7 @@ export function buildProgram(): Command {
     .option('--full', 'walk the whole portfolio and archive meters Leap no longer returns')
     .option('--since <time>', 'read changes since this time instead of the cursor (the cursor never moves back)', instant)
     .option('--dry-run', 'write nothing; print the events the pass would emit')
-    .option('--json', 'print the summary (and, with --dry-run, each event) as JSON lines')
+    .option('--json', 'print progress after each committed page, the summary (and, with --dry-run, each event) as JSON lines')
     .action(async (opts: { full?: boolean; since?: string; dryRun?: boolean; json?: boolean }) => {
       const runtime = await openRuntime({ file: configFile(), announce: (line) => console.error(line) });
       const tty = Boolean(process.stderr.isTTY) && !opts.json;
@@ -70,6 +70,8 @@ export function buildProgram(): Command {
           trigger: 'cli',
           signal: stop.signal,
           onProgress: (p) => {
+            // With --json every committed page is one line: scripts (and the crash tests) follow along.
+            if (opts.json) console.log(JSON.stringify({ progress: p }));
             if (!tty) return;
             progressShown = true;
             process.stderr.write(
