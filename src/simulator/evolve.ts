@@ -10,12 +10,9 @@ import {
   INELIGIBLE,
   NOT_PARTICIPATING,
   PENDING,
-  REGIONS,
-  UTILITY_REFS,
-  type RegionCode,
 } from './catalog';
 import { DueQueue, Mutator, PREF_DISENROLL, PREF_IDLE, PREF_PARTICIPATE, zeroCounts, type ChangeCounts } from './mutations';
-import { meterAttributes } from './portfolio';
+import { joinAuthorization, meterAttributes } from './portfolio';
 import type { Rng } from './random';
 import type { MeterStore } from './state';
 import { HOUR_MS, localDay } from './time';
@@ -237,21 +234,12 @@ export class Evolver {
       if (s.hasReference(candidate) && !s.referenceOverride.has(candidate)) leader = candidate;
     }
     let at = atMs;
-    let region: RegionCode | undefined;
-    let utility: string | undefined;
-    if (leader >= 0) {
-      region = REGIONS[s.region[leader]].code;
-      utility = UTILITY_REFS[s.utility[leader]].utility.code;
-    }
     for (let k = 0; k < size; k++) {
       const index = s.count;
-      const attrs = meterAttributes(this.seed, index, region && utility ? { region, utility } : {});
-      if (leader >= 0 || k > 0) attrs.flags = (attrs.flags & ~0b110) | (s.flags[leader >= 0 ? leader : index - k] & 0b110);
-      const i = s.add(attrs, leader >= 0 ? leader : index - k, PENDING, { ms: at, sub: 0 }, 3);
-      if (k === 0 && leader < 0) {
-        region = REGIONS[attrs.region].code;
-        utility = UTILITY_REFS[attrs.utility].utility.code;
-      }
+      const attrs = meterAttributes(this.seed, index);
+      const groupLeader = leader >= 0 ? leader : index - k;
+      if (groupLeader !== index) joinAuthorization(attrs, s, groupLeader);
+      const i = s.add(attrs, groupLeader, PENDING, { ms: at, sub: 0 }, 3);
       this.mutator.created(i, at, limitMs);
       at = Math.min(limitMs, at + rng.range(200, 4000));
     }

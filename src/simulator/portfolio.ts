@@ -22,7 +22,7 @@ import {
 import type { MarketGroups } from './markets';
 import { PREF_DISENROLL, PREF_IDLE, type DueQueue } from './mutations';
 import { Rng, salt } from './random';
-import { FLAG_ARCHIVED, FLAG_CONNECT, FLAG_HAS_REFERENCE, FLAG_NEW_SPELLING, packKind, type MeterAttributes, type MeterStore, type Stamper } from './state';
+import { FLAG_ARCHIVED, FLAG_CONNECT, FLAG_HAS_REFERENCE, FLAG_NEW_SPELLING, kindCreatedBy, packKind, type MeterAttributes, type MeterStore, type Stamper } from './state';
 import { DAY_MS, HOUR_MS, localDay } from './time';
 
 const S_ATTRIBUTES = salt('portfolio-attributes');
@@ -113,6 +113,18 @@ export function meterAttributes(seed: number, index: number, opts: NewMeterOptio
   };
 }
 
+/** A meter authorized with `leader`: one customer and site, so the same utility and the same reference (or none). */
+export function joinAuthorization(attrs: MeterAttributes, store: MeterStore, leader: number): void {
+  attrs.region = store.region[leader];
+  attrs.utility = store.utility[leader];
+  let flags = attrs.flags & ~(FLAG_HAS_REFERENCE | FLAG_CONNECT);
+  if ((store.flags[leader] & FLAG_HAS_REFERENCE) !== 0) {
+    flags |= FLAG_HAS_REFERENCE;
+    if (kindCreatedBy(attrs.kind) === 0) flags |= FLAG_CONNECT;
+  }
+  attrs.flags = flags;
+}
+
 /**
  * Fills the store with `n` meters created before `startMs`, and queues their scheduled transitions.
  * Per-meter randomness comes from (seed, index), so meter k looks the same whatever n is.
@@ -139,6 +151,7 @@ export function generatePortfolio(store: MeterStore, groups: MarketGroups, due: 
       lastMs = ms;
       at = ms;
       const attrs = meterAttributes(seed, i);
+      if (k > 0) joinAuthorization(attrs, store, leader);
       const m = store.add(attrs, leader, PENDING, { ms, sub }, precision);
       initialState(store, groups, due, rng, m, startMs);
     }
