@@ -113,7 +113,7 @@ function parseEnvelope(body: unknown): { webhookEventId: string; eventType: stri
   const payload = b.payload !== null && typeof b.payload === 'object' && !Array.isArray(b.payload) ? (b.payload as Record<string, unknown>) : null;
   if (!payload) problems.push({ path: '/payload', message: 'must be an object' });
   const type = payload?.webhook_event_type;
-  if (payload && typeof type !== 'string') problems.push({ path: '/payload/webhook_event_type', message: 'must be a string' });
+  if (payload && (typeof type !== 'string' || type.length > 64)) problems.push({ path: '/payload/webhook_event_type', message: 'must be a string of at most 64 characters' });
   const meterIds: string[] = [];
   if (payload) {
     if (payload.meter_id !== undefined) {
