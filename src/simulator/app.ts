@@ -57,7 +57,8 @@ export function createApp(sim: Simulator): Express {
   app.disable('x-powered-by');
   // ETags would hash every 1 MB search page for nothing.
   app.set('etag', false);
-  const jsonParser = express.json({ limit: '2mb', type: ['application/json', 'application/*+json'] });
+  // Any content type: `curl -d '{...}'` sends form encoding, and Leap's bodies are JSON whatever the header says.
+  const jsonParser = express.json({ limit: '2mb', type: () => true });
   const parseBody = (req: Request, res: Response): Promise<unknown> =>
     new Promise((resolve) => {
       jsonParser(req, res, (err?: unknown) => resolve(err ?? null));
@@ -141,7 +142,7 @@ export function createApp(sim: Simulator): Express {
         return serverError(res);
       case 'expiredPageToken': {
         const token = String((body as Record<string, unknown>).page_token);
-        return metersError(res, 400, 'Page token expired', { page_token: token.length > 200 ? `${token.slice(0, 200)}...` : token });
+        return metersError(res, 400, 'Page token expired', { page_token: token.length > 4096 ? `${token.slice(0, 4096)}...` : token });
       }
       case 'malformedJson':
       case 'truncatedJson':

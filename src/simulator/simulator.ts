@@ -245,7 +245,7 @@ export class Simulator {
     let hash = filterHash(kind, filter);
     if (request.pageToken !== undefined) {
       const token = this.tokens.read(request.pageToken);
-      const details = { page_token: request.pageToken.length > 200 ? `${request.pageToken.slice(0, 200)}...` : request.pageToken };
+      const details = { page_token: request.pageToken.length > 4096 ? `${request.pageToken.slice(0, 4096)}...` : request.pageToken };
       if (!token.ok) {
         const title = token.reason === 'expired' ? 'Page token expired' : token.reason === 'forgotten' ? 'Page token is no longer valid' : 'Invalid page token';
         return { ok: false, title, details };

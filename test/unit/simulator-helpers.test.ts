@@ -203,4 +203,18 @@ describe('simulator scenario helpers', () => {
     assert.throws(() => sim.addPartnerAction(id, 'XXXX_0001' as never), RangeError);
     assert.throws(() => sim.authorize({ count: 0 }), RangeError);
   });
+
+  it('demo mode advances one simulated hour per period until closed', async () => {
+    const demo = new Simulator({ meters: 20, seed: 2, apiKey: 'k', start: START, evolveEverySeconds: 0.02 });
+    try {
+      while (demo.now().getTime() < START.getTime() + 2 * 3_600_000) await new Promise((r) => setTimeout(r, 5));
+      assert.equal((demo.now().getTime() - START.getTime()) % 3_600_000, 0);
+      assert.ok(demo.state().advances.count >= 2);
+    } finally {
+      await demo.close();
+    }
+    const stopped = demo.now().getTime();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(demo.now().getTime(), stopped);
+  });
 });
