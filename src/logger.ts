@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { REDACTED } from './domain/redaction';
 
 export type LogMeta = Record<string, unknown>;
 
@@ -22,7 +23,7 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
-export const REDACTED = '[REDACTED]';
+export { REDACTED };
 
 /** Keys whose values are secrets whatever they contain. */
 const SECRET_KEY = /^(authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|password|passwd|secret|secrets|token|access[_-]?token|webhook[_-]?secret|signing[_-]?secret|cookie|set-cookie)$/i;

@@ -1,0 +1,309 @@
+import type { WebhookSender } from '../clients/webhook-sender';
+import type { Clock } from '../domain/clock';
+import { decide, nextProbeBackoff, type AttemptResult, type AttemptTrigger, type Decision, type Outcome } from '../domain/delivery';
+import { redactHeaders } from '../domain/headers';
+import { webhookHeaders } from '../domain/signing';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logger';
+import type { AttemptRecord, Delivery, DeliveryStore } from '../stores/delivery-store';
+import type { DestinationState, DestinationStateStore } from '../stores/destination-state-store';
+import type { DestinationSource, OutboundDestination } from './destination-types';
+
+export interface DeliveryWorkerSettings {
+  /** How often to look for due work when nothing woke the worker. */
+  pollMs: number;
+  /** How long a claim lasts before another worker may take the delivery over. */
+  claimTtlMs: number;
+  /** Results are written together, at most this long after they arrive. */
+  flushMs: number;
+}
+
+export interface WorkerCounters {
+  sent: number;
+  delivered: number;
+  retried: number;
+  dead: number;
+  throttled: number;
+  pausedDestinations: number;
+  resumedDestinations: number;
+}
+
+interface Pending {
+  record: AttemptRecord;
+  destination: string;
+  decision: Decision;
+  status: number | null;
+  at: Date;
+}
+
+/**
+ * Claims due deliveries and sends them. Per destination and meter a later event waits for the
+ * earlier one to be delivered or dead (the claim query enforces it); each destination has its
+ * own rate and concurrency limit; results are written in small batches. Several workers (in one
+ * process or many) share the database without sending the same delivery twice at once.
+ */
+export class DeliveryWorker {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private woken = false;
+  private readonly inflight = new Map<string, number>();
+  private readonly sends = new Set<Promise<void>>();
+  private results: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private lastReap = 0;
+  readonly counters: WorkerCounters = { sent: 0, delivered: 0, retried: 0, dead: 0, throttled: 0, pausedDestinations: 0, resumedDestinations: 0 };
+
+  constructor(
+    private readonly deps: {
+      deliveries: DeliveryStore;
+      states: DestinationStateStore;
+      destinations: DestinationSource;
+      sender: WebhookSender;
+      clock: Clock;
+      logger: Logger;
+      owner: string;
+      settings: DeliveryWorkerSettings;
+      random?: () => number;
+    },
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stop claiming; wait for requests in flight and write their results. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.notify();
+    await this.loop;
+    await Promise.allSettled([...this.sends]);
+    await this.flush();
+  }
+
+  /** New work was committed: look now rather than at the next poll. */
+  notify(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  /** Wait until nothing is in flight and nothing is due (tests, benchmarks). */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      await Promise.allSettled([...this.sends]);
+      await this.flush();
+      const next = await this.deps.deliveries.nextDueAt();
+      const busy = this.sends.size > 0 || this.results.length > 0;
+      if (!busy && (!next || next.getTime() > this.deps.clock.now().getTime())) return;
+      if (Date.now() > until) throw new Error('delivery worker did not drain in time');
+      this.notify();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let worked = false;
+      try {
+        worked = await this.cycle();
+      } catch (err) {
+        this.deps.logger.error('delivery cycle failed', { err: errorMessage(err) });
+      }
+      if (!this.running) break;
+      if (!worked && !this.woken) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.deps.settings.pollMs);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = null;
+      }
+      this.woken = false;
+      if (worked && this.sends.size >= this.capacityTotal()) await Promise.race([...this.sends]);
+    }
+  }
+
+  private capacityTotal(): number {
+    return this.deps.destinations.all().reduce((n, d) => n + this.capacity(d), 0) || 1;
+  }
+
+  /** Claim no more than a destination can take soon: its concurrency, or a second of its rate. */
+  private capacity(d: OutboundDestination): number {
+    const byRate = d.ratePerSecond ? Math.max(1, Math.ceil(d.ratePerSecond)) : Number.POSITIVE_INFINITY;
+    return Math.max(1, Math.min(d.concurrency * 2, byRate));
+  }
+
+  private async cycle(): Promise<boolean> {
+    const now = this.deps.clock.now();
+    if (now.getTime() - this.lastReap > Math.min(5000, this.deps.settings.claimTtlMs / 2)) {
+      this.lastReap = now.getTime();
+      const released = await this.deps.deliveries.releaseExpiredClaims(now);
+      if (released) this.deps.logger.warn('took back deliveries whose worker stopped before finishing', { count: released });
+    }
+    const states = new Map((await this.deps.states.all()).map((s) => [s.name, s]));
+    let worked = false;
+    for (const d of this.deps.destinations.all()) {
+      if (!d.enabled) continue;
+      const st = states.get(d.name);
+      if (st?.paused) {
+        if (st.pausedReason === 'failures' && st.probeAt && st.probeAt <= now) worked = (await this.probe(d, st, now)) || worked;
+        continue;
+      }
+      const free = this.capacity(d) - (this.inflight.get(d.name) ?? 0);
+      if (free <= 0) continue;
+      const claimed = await this.deps.deliveries.claimDue(d.name, this.deps.owner, free, now, this.claimTtl(d));
+      for (const delivery of claimed) this.dispatch(d, delivery, delivery.lastTrigger);
+      worked = worked || claimed.length > 0;
+    }
+    return worked;
+  }
+
+  private claimTtl(d: OutboundDestination): number {
+    return Math.max(this.deps.settings.claimTtlMs, d.timeoutMs * 2 + 30_000);
+  }
+
+  private async probe(d: OutboundDestination, st: DestinationState, now: Date): Promise<boolean> {
+    const backoff = nextProbeBackoff(st.probeBackoffMs);
+    if (!(await this.deps.states.takeProbe(d.name, now, new Date(now.getTime() + backoff), backoff))) return false;
+    const delivery = await this.deps.deliveries.claimProbe(d.name, this.deps.owner, now, this.claimTtl(d));
+    if (!delivery) {
+      // Nothing waiting: nothing to prove the endpoint with, so it resumes and real traffic decides.
+      if (await this.deps.states.resume(d.name, now)) this.resumed(d.name, 'nothing waiting to probe with');
+      return false;
+    }
+    this.deps.logger.info('probing paused destination', { destination: d.name, delivery_id: delivery.id, next_probe_in_ms: backoff });
+    this.dispatch(d, delivery, 'probe');
+    return true;
+  }
+
+  private dispatch(d: OutboundDestination, delivery: Delivery, trigger: AttemptTrigger): void {
+    this.inflight.set(d.name, (this.inflight.get(d.name) ?? 0) + 1);
+    const target = { name: d.name, url: d.url, timeoutMs: d.timeoutMs, ratePerSecond: d.ratePerSecond, concurrency: d.concurrency };
+    const p = this.deps.sender
+      .send(target, () => {
+        const now = this.deps.clock.now();
+        // Signed at the moment of sending with the secrets active now: fresh timestamp, current keys.
+        const headers = { 'content-type': 'application/json', 'user-agent': 'leap-connector', ...d.headers, ...webhookHeaders(d.secrets, delivery.id, delivery.body, now) };
+        return { headers, body: delivery.body };
+      })
+      .then(({ request, result }) => this.settle(d, delivery, trigger, request.headers, result))
+      .catch((err: unknown) => this.deps.logger.error('send failed unexpectedly', { destination: d.name, delivery_id: delivery.id, err: errorMessage(err) }))
+      .finally(() => {
+        this.inflight.set(d.name, (this.inflight.get(d.name) ?? 1) - 1);
+        this.sends.delete(p);
+        this.notify();
+      });
+    this.sends.add(p);
+    this.counters.sent += 1;
+  }
+
+  private settle(d: OutboundDestination, delivery: Delivery, trigger: AttemptTrigger, headers: Record<string, string>, result: AttemptResult): void {
+    const now = this.deps.clock.now();
+    let decision = decide(result, delivery.retryIndex, { scheduleMs: d.retryScheduleMs, jitter: d.jitter, deadOn: d.deadOn }, now, this.deps.random);
+    // A failed probe is the destination's failure, not the delivery's: it keeps its place and its retries.
+    if (trigger === 'probe' && decision.outcome !== 'delivered') decision = { ...decision, outcome: decision.outcome === 'dead' ? 'retry' : decision.outcome, nextAttemptAt: now, retryIndex: delivery.retryIndex, deadReason: null };
+    const status = decision.outcome === 'delivered' ? 'delivered' : decision.outcome === 'dead' ? 'dead' : 'pending';
+    const record: AttemptRecord = {
+      deliveryId: delivery.id,
+      claimedBy: this.deps.owner,
+      trigger,
+      attempt: {
+        trigger,
+        startedAt: result.startedAt,
+        durationMs: result.durationMs,
+        url: d.url,
+        requestHeaders: redactHeaders(headers),
+        statusCode: result.status,
+        responseHeaders: result.responseHeaders,
+        responseBody: result.responseBody,
+        errorClass: result.errorClass,
+        errorMessage: result.errorMessage,
+        outcome: decision.outcome as Outcome,
+      },
+      next: { status, nextAttemptAt: decision.nextAttemptAt, retryIndex: decision.retryIndex, countsAsAttempt: decision.outcome !== 'throttled', deadReason: decision.deadReason },
+    };
+    this.count(decision.outcome);
+    if (decision.outcome === 'dead')
+      this.deps.logger.warn('delivery is dead', { destination: d.name, delivery_id: delivery.id, meter_id: delivery.meterId, reason: decision.deadReason, status: result.status, error: result.errorClass });
+    this.results.push({ record, destination: d.name, decision, status: result.status, at: now });
+    if (this.results.length >= 200) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), this.deps.settings.flushMs);
+  }
+
+  private count(o: Outcome): void {
+    if (o === 'delivered') this.counters.delivered += 1;
+    else if (o === 'dead') this.counters.dead += 1;
+    else if (o === 'throttled') this.counters.throttled += 1;
+    else this.counters.retried += 1;
+  }
+
+  /** Write pending results, then update each destination's health (and pause it when it must). */
+  private async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    while (this.flushing) await this.flushing;
+    if (!this.results.length) return;
+    const batch = this.results;
+    this.results = [];
+    this.flushing = (async () => {
+      const now = this.deps.clock.now();
+      try {
+        await this.deps.deliveries.record(
+          batch.map((b) => b.record),
+          now,
+        );
+      } catch (err) {
+        // The claims expire and the deliveries go out again: a receiver dedupes on webhook-id.
+        this.deps.logger.error('could not record delivery results', { count: batch.length, err: errorMessage(err) });
+        return;
+      }
+      const byDest = new Map<string, Pending[]>();
+      for (const b of batch) byDest.set(b.destination, [...(byDest.get(b.destination) ?? []), b]);
+      for (const [name, items] of byDest) await this.updateHealth(name, items, now).catch((err: unknown) => this.deps.logger.error('could not update destination health', { destination: name, err: errorMessage(err) }));
+    })().finally(() => {
+      this.flushing = null;
+    });
+    await this.flushing;
+  }
+
+  private async updateHealth(name: string, items: Pending[], now: Date): Promise<void> {
+    const d = this.deps.destinations.get(name);
+    const successes = items.filter((i) => i.decision.outcome === 'delivered');
+    const failures = items.filter((i) => i.decision.failure);
+    const lastSuccessAt = successes.at(-1)?.at ?? null;
+    const lastFailureAt = failures.at(-1)?.at ?? null;
+    const state = await this.deps.states.recordOutcomes(name, { successes: successes.length, failures: failures.length, lastStatus: items.at(-1)?.status ?? null, lastSuccessAt, lastFailureAt }, now);
+    if (state.paused && state.pausedReason === 'failures' && successes.some((s) => s.record.trigger === 'probe')) {
+      if (await this.deps.states.resume(name, now)) this.resumed(name, 'probe delivered');
+      return;
+    }
+    if (items.some((i) => i.decision.pauseDestination)) {
+      if (await this.deps.states.pause(name, 'gone', now, null, 0)) this.paused(name, 'gone', 'the endpoint answered 410 Gone; resume it by hand once it is back');
+      return;
+    }
+    const limit = d?.pauseAfterFailures ?? 0;
+    if (limit > 0 && !state.paused && state.consecutiveFailures >= limit) {
+      const backoff = nextProbeBackoff(0);
+      if (await this.deps.states.pause(name, 'failures', now, new Date(now.getTime() + backoff), backoff))
+        this.paused(name, 'failures', `${state.consecutiveFailures} consecutive failures; its deliveries wait and a probe retries it`);
+    }
+  }
+
+  private paused(name: string, reason: string, why: string): void {
+    this.counters.pausedDestinations += 1;
+    this.deps.logger.warn(`destination ${name} paused: ${why}`, { destination: name, reason });
+  }
+
+  private resumed(name: string, why: string): void {
+    this.counters.resumedDestinations += 1;
+    this.deps.logger.info(`destination ${name} resumed: ${why}`, { destination: name });
+  }
+}

@@ -1,0 +1,36 @@
+import type { Change, MeterView } from '../domain/events';
+import type { SigningSecret } from '../domain/signing';
+
+/** What a mapping and filter see of the event being delivered. */
+export interface EventContext {
+  type: string;
+  sequence: number;
+  changes: Change[] | null;
+  occurred_at: string;
+}
+
+/** A partner endpoint as the outbox and the workers use it (loaded from config/destinations/*.yaml). */
+export interface OutboundDestination {
+  name: string;
+  url: string;
+  enabled: boolean;
+  matchesEvent(type: string): boolean;
+  filter(meter: MeterView, event: EventContext): Promise<boolean>;
+  secrets: SigningSecret[];
+  timeoutMs: number;
+  ratePerSecond: number | null;
+  concurrency: number;
+  retryScheduleMs: number[];
+  jitter: number;
+  deadOn: number[];
+  pauseAfterFailures: number;
+  headers: Record<string, string>;
+  render(meter: MeterView, event: EventContext): Promise<Record<string, unknown>>;
+  version: string;
+}
+
+/** The current destinations (hot-reloaded underneath). */
+export interface DestinationSource {
+  all(): OutboundDestination[];
+  get(name: string): OutboundDestination | undefined;
+}

@@ -1,0 +1,471 @@
+import type { Knex } from 'knex';
+import { fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbJson, toDbTime } from '../db/dialect';
+import type { AttemptTrigger, DeliveryStatus, ErrorClass, Outcome } from '../domain/delivery';
+
+export interface Delivery {
+  id: string;
+  destination: string;
+  eventId: number | null;
+  meterId: string;
+  sequence: number;
+  eventType: string;
+  status: DeliveryStatus;
+  body: string;
+  recordHash: string;
+  createdAt: Date;
+  nextAttemptAt: Date;
+  attempts: number;
+  retryIndex: number;
+  lastAttemptAt: Date | null;
+  lastStatus: number | null;
+  lastErrorClass: string | null;
+  lastError: string | null;
+  deliveredAt: Date | null;
+  deadAt: Date | null;
+  deadReason: string | null;
+  lastTrigger: AttemptTrigger;
+  replays: number;
+}
+
+export interface NewDelivery {
+  id: string;
+  destination: string;
+  eventId: number | null;
+  meterId: string;
+  sequence: number;
+  eventType: string;
+  status: 'pending' | 'dead';
+  body: string;
+  recordHash: string;
+  createdAt: Date;
+  deadReason?: string | null;
+  lastError?: string | null;
+}
+
+export interface Attempt {
+  id: number;
+  deliveryId: string;
+  attempt: number;
+  trigger: AttemptTrigger;
+  startedAt: Date;
+  durationMs: number;
+  url: string;
+  requestHeaders: Record<string, string>;
+  statusCode: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  errorClass: ErrorClass | null;
+  errorMessage: string | null;
+  outcome: Outcome;
+}
+
+/** The result of one attempt, written with the delivery's new state in one transaction. */
+export interface AttemptRecord {
+  deliveryId: string;
+  claimedBy: string;
+  trigger: AttemptTrigger;
+  attempt: Omit<Attempt, 'id' | 'deliveryId' | 'attempt'>;
+  next: {
+    status: DeliveryStatus;
+    nextAttemptAt: Date | null;
+    retryIndex: number;
+    /** Throttled and paused sends do not use an attempt. */
+    countsAsAttempt: boolean;
+    deadReason: string | null;
+  };
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  destination?: string;
+  meterId?: string;
+  eventType?: string;
+  /** Created at or after. */
+  since?: Date;
+  /** Created before. */
+  until?: Date;
+}
+
+export interface DestinationQueueStats {
+  destination: string;
+  pending: number;
+  delivering: number;
+  dead: number;
+  delivered: number;
+  oldestPendingAt: Date | null;
+}
+
+interface DeliveryRow {
+  id: string;
+  destination: string;
+  event_id: number | string | null;
+  meter_id: string;
+  sequence: number | string;
+  event_type: string;
+  status: string;
+  body: string;
+  record_hash: string;
+  created_at: string | Date;
+  next_attempt_at: string | Date;
+  attempts: number | string;
+  retry_index: number | string;
+  last_attempt_at: string | Date | null;
+  last_status: number | string | null;
+  last_error_class: string | null;
+  last_error: string | null;
+  delivered_at: string | Date | null;
+  dead_at: string | Date | null;
+  dead_reason: string | null;
+  last_trigger: string;
+  replays: number | string;
+}
+
+function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    destination: r.destination,
+    eventId: r.event_id === null ? null : fromDbInt(r.event_id),
+    meterId: r.meter_id,
+    sequence: fromDbInt(r.sequence),
+    eventType: r.event_type,
+    status: r.status as DeliveryStatus,
+    body: r.body,
+    recordHash: r.record_hash,
+    createdAt: fromDbTime(r.created_at)!,
+    nextAttemptAt: fromDbTime(r.next_attempt_at)!,
+    attempts: fromDbInt(r.attempts),
+    retryIndex: fromDbInt(r.retry_index),
+    lastAttemptAt: fromDbTime(r.last_attempt_at),
+    lastStatus: r.last_status === null ? null : fromDbInt(r.last_status),
+    lastErrorClass: r.last_error_class,
+    lastError: r.last_error,
+    deliveredAt: fromDbTime(r.delivered_at),
+    deadAt: fromDbTime(r.dead_at),
+    deadReason: r.dead_reason,
+    lastTrigger: r.last_trigger as AttemptTrigger,
+    replays: fromDbInt(r.replays),
+  };
+}
+
+interface AttemptRow {
+  id: number | string;
+  delivery_id: string;
+  attempt: number | string;
+  trigger: string;
+  started_at: string | Date;
+  duration_ms: number | string;
+  url: string;
+  request_headers_json: string;
+  status_code: number | string | null;
+  response_headers_json: string | null;
+  response_body: string | null;
+  error_class: string | null;
+  error_message: string | null;
+  outcome: string;
+}
+
+function toAttempt(r: AttemptRow): Attempt {
+  return {
+    id: fromDbInt(r.id),
+    deliveryId: r.delivery_id,
+    attempt: fromDbInt(r.attempt),
+    trigger: r.trigger as AttemptTrigger,
+    startedAt: fromDbTime(r.started_at)!,
+    durationMs: fromDbInt(r.duration_ms),
+    url: r.url,
+    requestHeaders: fromDbJson<Record<string, string>>(r.request_headers_json) ?? {},
+    statusCode: r.status_code === null ? null : fromDbInt(r.status_code),
+    responseHeaders: fromDbJson<Record<string, string>>(r.response_headers_json),
+    responseBody: r.response_body,
+    errorClass: r.error_class as ErrorClass | null,
+    errorMessage: r.error_message,
+    outcome: r.outcome as Outcome,
+  };
+}
+
+const ACTIVE: DeliveryStatus[] = ['pending', 'delivering'];
+
+/** deliveries and delivery_attempts: the outbox, and what happened to each message. */
+export class DeliveryStore {
+  constructor(private readonly db: Knex) {}
+
+  /** Insert deliveries; one already queued for the same (destination, event) is skipped, never doubled. */
+  async insertMany(trx: Knex.Transaction, rows: readonly NewDelivery[]): Promise<number> {
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += 100) {
+      const part = rows.slice(i, i + 100).map((d) => ({
+        id: d.id,
+        destination: d.destination,
+        event_id: d.eventId,
+        meter_id: d.meterId,
+        sequence: d.sequence,
+        event_type: d.eventType,
+        status: d.status,
+        body: d.body,
+        record_hash: d.recordHash,
+        created_at: toDbTime(d.createdAt),
+        next_attempt_at: toDbTime(d.createdAt),
+        dead_at: d.status === 'dead' ? toDbTime(d.createdAt) : null,
+        dead_reason: d.deadReason ?? null,
+        last_error: d.lastError ?? null,
+      }));
+      try {
+        await trx('deliveries').insert(part).onConflict(['destination', 'event_id']).ignore();
+        inserted += part.length;
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+    return inserted;
+  }
+
+  /**
+   * Record hashes of the latest delivery per meter that the destination has been or will be sent
+   * (not dead), to skip a detail update whose mapped record would not change.
+   */
+  async latestRecordHashes(trx: Knex | Knex.Transaction, destination: string, meterIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < meterIds.length; i += 500) {
+      const part = meterIds.slice(i, i + 500);
+      const rows = (await trx('deliveries as d')
+        .select('d.meter_id', 'd.record_hash')
+        .where('d.destination', destination)
+        .whereIn('d.meter_id', part)
+        .whereNot('d.status', 'dead')
+        .whereNotExists((q) =>
+          q
+            .select(trx.raw('1'))
+            .from('deliveries as n')
+            .whereRaw('n.destination = d.destination and n.meter_id = d.meter_id and n.sequence > d.sequence')
+            .whereNot('n.status', 'dead'),
+        )) as { meter_id: string; record_hash: string }[];
+      for (const r of rows) out.set(r.meter_id, r.record_hash);
+    }
+    return out;
+  }
+
+  /**
+   * Claim up to `limit` due deliveries of one destination for `owner`. A delivery is due when its
+   * time has come and no earlier delivery of the same meter to the same destination is still
+   * pending or in flight: per meter, order is kept. Two workers never claim the same delivery.
+   */
+  async claimDue(destination: string, owner: string, limit: number, now: Date, claimTtlMs: number, dueBy: Date = now): Promise<Delivery[]> {
+    if (limit <= 0) return [];
+    const at = toDbTime(dueBy);
+    const candidates = this.db('deliveries as d')
+      .select('d.id')
+      .where('d.destination', destination)
+      .where('d.status', 'pending')
+      .where('d.next_attempt_at', '<=', at)
+      .whereNotExists((q) =>
+        q
+          .select(this.db.raw('1'))
+          .from('deliveries as p')
+          .whereRaw('p.destination = d.destination and p.meter_id = d.meter_id and p.sequence < d.sequence')
+          .whereIn('p.status', ACTIVE),
+      )
+      .orderBy('d.next_attempt_at')
+      .orderBy('d.id')
+      .limit(limit);
+    const ids = ((await candidates) as { id: string }[]).map((r) => r.id);
+    if (!ids.length) return [];
+    // The conditional update is the claim: a row another worker took first no longer matches.
+    await this.db('deliveries')
+      .whereIn('id', ids)
+      .where('status', 'pending')
+      .update({ status: 'delivering', claimed_by: owner, claim_expires_at: toDbTime(new Date(now.getTime() + claimTtlMs)) });
+    const rows = (await this.db('deliveries').whereIn('id', ids).where({ status: 'delivering', claimed_by: owner })) as DeliveryRow[];
+    return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  /** The oldest due delivery of a destination, claimed, to probe it while paused. */
+  async claimProbe(destination: string, owner: string, now: Date, claimTtlMs: number): Promise<Delivery | undefined> {
+    // Held deliveries of a paused destination are waiting whatever their time: take the first in order.
+    const [d] = await this.claimDue(destination, owner, 1, now, claimTtlMs, new Date(8.64e15));
+    return d;
+  }
+
+  /** Write attempts and the deliveries' new state together; a claim lost to expiry is not overwritten. */
+  async record(records: readonly AttemptRecord[], now: Date): Promise<number> {
+    if (!records.length) return 0;
+    let written = 0;
+    await this.db.transaction(async (trx) => {
+      const current = new Map<string, { attempts: number }>();
+      const rows = (await trx('deliveries').select('id', 'attempts').whereIn(
+        'id',
+        records.map((r) => r.deliveryId),
+      )) as { id: string; attempts: number | string }[];
+      for (const r of rows) current.set(r.id, { attempts: fromDbInt(r.attempts) });
+      const attempts: Record<string, unknown>[] = [];
+      for (const r of records) {
+        const before = current.get(r.deliveryId);
+        if (!before) continue;
+        const attemptNo = before.attempts + 1;
+        const n = r.next;
+        const a = r.attempt;
+        const changed = await trx('deliveries')
+          .where({ id: r.deliveryId, status: 'delivering', claimed_by: r.claimedBy })
+          .update({
+            status: n.status,
+            next_attempt_at: toDbTime(n.nextAttemptAt ?? now),
+            retry_index: n.retryIndex,
+            attempts: attemptNo,
+            last_attempt_at: toDbTime(a.startedAt),
+            last_status: a.statusCode,
+            last_error_class: a.errorClass,
+            last_error: a.errorMessage,
+            // The column names the trigger of the next attempt: after this one, the schedule's.
+            last_trigger: 'scheduled',
+            delivered_at: n.status === 'delivered' ? toDbTime(now) : null,
+            dead_at: n.status === 'dead' ? toDbTime(now) : null,
+            dead_reason: n.status === 'dead' ? n.deadReason : null,
+            claimed_by: null,
+            claim_expires_at: null,
+          });
+        // The attempt happened either way; it is logged even if the claim had expired meanwhile.
+        attempts.push({
+          delivery_id: r.deliveryId,
+          attempt: attemptNo,
+          trigger: r.trigger,
+          started_at: toDbTime(a.startedAt),
+          duration_ms: Math.round(a.durationMs),
+          url: a.url,
+          request_headers_json: toDbJson(a.requestHeaders),
+          status_code: a.statusCode,
+          response_headers_json: toDbJson(a.responseHeaders),
+          response_body: a.responseBody,
+          error_class: a.errorClass,
+          error_message: a.errorMessage,
+          outcome: a.outcome,
+        });
+        written += changed;
+      }
+      for (let i = 0; i < attempts.length; i += 100) await trx('delivery_attempts').insert(attempts.slice(i, i + 100));
+    });
+    return written;
+  }
+
+  /** Give back a claim without an attempt (the worker stopped, or the destination paused meanwhile). */
+  async release(ids: readonly string[], owner: string): Promise<void> {
+    if (!ids.length) return;
+    await this.db('deliveries').whereIn('id', ids).where({ status: 'delivering', claimed_by: owner }).update({ status: 'pending', claimed_by: null, claim_expires_at: null });
+  }
+
+  /** Claims whose worker died: back to pending, to be sent again (the webhook-id lets receivers dedupe). */
+  async releaseExpiredClaims(now: Date): Promise<number> {
+    return this.db('deliveries').where({ status: 'delivering' }).where('claim_expires_at', '<', toDbTime(now)).update({ status: 'pending', claimed_by: null, claim_expires_at: null });
+  }
+
+  async get(id: string): Promise<Delivery | undefined> {
+    const row = (await this.db('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+    return row && toDelivery(row);
+  }
+
+  async attempts(deliveryId: string): Promise<Attempt[]> {
+    const rows = (await this.db('delivery_attempts').where({ delivery_id: deliveryId }).orderBy('id')) as AttemptRow[];
+    return rows.map(toAttempt);
+  }
+
+  private filtered(filter: DeliveryFilter): Knex.QueryBuilder {
+    const q = this.db('deliveries');
+    if (filter.status) q.where('status', filter.status);
+    if (filter.destination) q.where('destination', filter.destination);
+    if (filter.meterId) q.where('meter_id', filter.meterId);
+    if (filter.eventType) q.where('event_type', filter.eventType);
+    if (filter.since) q.where('created_at', '>=', toDbTime(filter.since));
+    if (filter.until) q.where('created_at', '<', toDbTime(filter.until));
+    return q;
+  }
+
+  /** Newest first; `before` is the last id of the previous page (ids sort by creation). */
+  async list(filter: DeliveryFilter, page: { limit: number; before?: string }): Promise<Delivery[]> {
+    const q = this.filtered(filter).select('*');
+    if (page.before) q.where('id', '<', page.before);
+    return ((await q.orderBy('id', 'desc').limit(page.limit)) as DeliveryRow[]).map(toDelivery);
+  }
+
+  /** Oldest first from `after`, for replay jobs walking their matches. */
+  async scan(filter: DeliveryFilter, after: string | null, limit: number): Promise<Delivery[]> {
+    const q = this.filtered(filter).select('*');
+    if (after) q.where('id', '>', after);
+    return ((await q.orderBy('id').limit(limit)) as DeliveryRow[]).map(toDelivery);
+  }
+
+  async count(filter: DeliveryFilter): Promise<number> {
+    const rows = (await this.filtered(filter).count({ n: '*' })) as { n: number | string }[];
+    return fromDbInt(rows[0]?.n);
+  }
+
+  /**
+   * Send a delivered or dead delivery again: same id and body, retry schedule from the start.
+   * A delivery still pending is only brought forward. Returns false when it is in flight.
+   */
+  async requeue(ids: readonly string[], trigger: AttemptTrigger, now: Date): Promise<{ requeued: string[]; expedited: string[]; inFlight: string[] }> {
+    const out = { requeued: [] as string[], expedited: [] as string[], inFlight: [] as string[] };
+    if (!ids.length) return out;
+    await this.db.transaction(async (trx) => {
+      const rows = (await trx('deliveries').select('id', 'status').whereIn('id', ids)) as { id: string; status: string }[];
+      const finished = rows.filter((r) => r.status === 'delivered' || r.status === 'dead').map((r) => r.id);
+      const pending = rows.filter((r) => r.status === 'pending').map((r) => r.id);
+      out.inFlight = rows.filter((r) => r.status === 'delivering').map((r) => r.id);
+      for (let i = 0; i < finished.length; i += 500) {
+        const part = finished.slice(i, i + 500);
+        const n = await trx('deliveries')
+          .whereIn('id', part)
+          .whereIn('status', ['delivered', 'dead'])
+          .update({ status: 'pending', next_attempt_at: toDbTime(now), retry_index: 0, last_trigger: trigger, replays: trx.raw('replays + 1'), dead_at: null, dead_reason: null });
+        if (n) out.requeued.push(...part);
+      }
+      for (let i = 0; i < pending.length; i += 500) {
+        const part = pending.slice(i, i + 500);
+        await trx('deliveries').whereIn('id', part).where('status', 'pending').update({ next_attempt_at: toDbTime(now), last_trigger: trigger });
+        out.expedited.push(...part);
+      }
+    });
+    return out;
+  }
+
+  /** Replace the body of a delivery whose mapping failed, once the mapping renders. */
+  async rebuild(id: string, body: string, recordHash: string): Promise<void> {
+    await this.db('deliveries').where({ id }).update({ body, record_hash: recordHash });
+  }
+
+  async queueStats(): Promise<DestinationQueueStats[]> {
+    const rows = (await this.db('deliveries').select('destination', 'status').count({ n: '*' }).min({ oldest: 'created_at' }).groupBy('destination', 'status')) as {
+      destination: string;
+      status: string;
+      n: number | string;
+      oldest: string | Date | null;
+    }[];
+    const by = new Map<string, DestinationQueueStats>();
+    for (const r of rows) {
+      const s = by.get(r.destination) ?? { destination: r.destination, pending: 0, delivering: 0, dead: 0, delivered: 0, oldestPendingAt: null };
+      const n = fromDbInt(r.n);
+      if (r.status === 'pending') {
+        s.pending = n;
+        s.oldestPendingAt = fromDbTime(r.oldest);
+      } else if (r.status === 'delivering') s.delivering = n;
+      else if (r.status === 'dead') s.dead = n;
+      else if (r.status === 'delivered') s.delivered = n;
+      by.set(r.destination, s);
+    }
+    return [...by.values()];
+  }
+
+  /** Destinations with work due now (for the worker's poll). */
+  async destinationsWithDueWork(now: Date): Promise<string[]> {
+    const rows = (await this.db('deliveries').distinct('destination').where('status', 'pending').where('next_attempt_at', '<=', toDbTime(now))) as { destination: string }[];
+    return rows.map((r) => r.destination);
+  }
+
+  async nextDueAt(): Promise<Date | null> {
+    const row = (await this.db('deliveries').where('status', 'pending').min({ at: 'next_attempt_at' }).first()) as { at: string | Date | null } | undefined;
+    return fromDbTime(row?.at ?? null);
+  }
+
+  /** For tests and support: how many attempts a delivery has had, by outcome. */
+  async attemptOutcomes(deliveryId: string): Promise<Record<string, number>> {
+    const rows = (await this.db('delivery_attempts').select('outcome').count({ n: '*' }).where({ delivery_id: deliveryId }).groupBy('outcome')) as { outcome: string; n: number | string }[];
+    return Object.fromEntries(rows.map((r) => [r.outcome, fromDbInt(r.n)]));
+  }
+}
