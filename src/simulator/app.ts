@@ -9,9 +9,18 @@ import { validateFaultConfig } from './faults';
 import { UUID_PATTERN } from './random';
 import type { Simulator, SearchKind } from './simulator';
 import { validateWebhookRequest, WEBHOOK_EVENT_TYPES } from './webhooks';
-import { PREFERENCES, STATUS_CODES, type PreferenceName, type StatusName } from './catalog';
+import { DEVICE_TYPES, METER_TYPE_CODES, PARTNER_ACTION_CODES, PREFERENCES, REGION_CODES, STATUS_CODES } from './catalog';
 
 type Family = 'meters' | 'webhooks' | 'sim' | 'other';
+
+/** A value from `allowed`, undefined when absent; anything else is the caller's 400. */
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new RangeError(`${name} must be one of ${allowed.join(', ')}`);
+}
+
+const LEAP_ACTION_CODES = ['LEAP_0001', 'MRKT_0001'] as const;
 
 const FORBIDDEN_TITLE = 'You do not have the necessary permissions for this operation';
 const SERVER_ERROR_TEXT = 'An error happened whilst processing your request';
@@ -264,14 +273,24 @@ export function createApp(sim: Simulator): Express {
     send(res, 200, { events: sim.events().slice(-limit) });
   });
   app.get('/_sim/meters', (req, res) => {
-    const status = typeof req.query.status === 'string' ? req.query.status : undefined;
-    if (status !== undefined && !(STATUS_CODES as readonly string[]).includes(status)) return sim400(res, 'Invalid status', { status: `must be one of ${STATUS_CODES.join(', ')}` });
+    const status = oneOf(req.query.status, STATUS_CODES, 'status');
     const limit = Math.min(100_000, Math.max(1, Number(req.query.limit ?? 100) || 100));
-    send(res, 200, { meter_ids: sim.meterIds({ status: status as StatusName | undefined, limit }) });
+    send(res, 200, { meter_ids: sim.meterIds({ status, limit }) });
   });
   app.post('/_sim/authorizations', (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
-    send(res, 200, { meter_ids: sim.authorize({ count: b.count as number | undefined, partnerReference: b.partnerReference as string | undefined, region: b.region as never, utility: b.utility as string | undefined, meterType: b.meterType as never, deviceType: b.deviceType as never }) });
+    const count = b.count === undefined ? undefined : Number(b.count);
+    const partnerReference = typeof b.partnerReference === 'string' ? b.partnerReference : undefined;
+    const utility = typeof b.utility === 'string' ? b.utility : undefined;
+    const ids = sim.authorize({
+      count,
+      partnerReference,
+      utility,
+      region: oneOf(b.region, REGION_CODES, 'region'),
+      meterType: oneOf(b.meterType, METER_TYPE_CODES, 'meterType'),
+      deviceType: oneOf(b.deviceType, DEVICE_TYPES, 'deviceType'),
+    });
+    send(res, 200, { meter_ids: ids });
   });
   app.get('/_sim/meters/:meter_id', (req, res) => send(res, 200, sim.meter(req.params.meter_id)));
   app.post('/_sim/meters/:meter_id/:action', (req, res) => {
@@ -280,27 +299,31 @@ export function createApp(sim: Simulator): Express {
     const str = (k: string): string | undefined => (typeof b[k] === 'string' ? (b[k] as string) : undefined);
     switch (req.params.action) {
       case 'status':
-        sim.setStatus(id, str('status') as StatusName);
+        sim.setStatus(id, oneOf(b.status, STATUS_CODES, 'status') ?? STATUS_CODES[0]);
         break;
       case 'activate':
         sim.activate(id, str('marketGroup'));
         break;
-      case 'partner-actions':
-        sim.addPartnerAction(id, str('code') as never, { keepStatus: b.keepStatus === true });
+      case 'partner-actions': {
+        const code = oneOf(b.code, PARTNER_ACTION_CODES, 'code');
+        if (!code) throw new RangeError(`code must be one of ${PARTNER_ACTION_CODES.join(', ')}`);
+        sim.addPartnerAction(id, code, { keepStatus: b.keepStatus === true });
         break;
+      }
       case 'clear-partner-actions':
-        sim.clearPartnerActions(id, str('code') as never);
+        sim.clearPartnerActions(id, oneOf(b.code, PARTNER_ACTION_CODES, 'code'));
         break;
       case 'leap-actions':
-        sim.setLeapActions(id, (Array.isArray(b.codes) ? b.codes : []) as never);
+        sim.setLeapActions(id, (Array.isArray(b.codes) ? b.codes : []).map((c: unknown) => oneOf(c, LEAP_ACTION_CODES, 'codes[]') ?? 'LEAP_0001'));
         break;
       case 'market-group':
         sim.setMarketGroup(id, str('marketGroup') ?? '', { fromTradeDate: str('fromTradeDate') });
         break;
       case 'participation': {
+        const preference = oneOf(b.preference, PREFERENCES, 'preference');
+        if (!preference) throw new RangeError(`preference must be one of ${PREFERENCES.join(', ')}`);
         const end = str('end');
-        if (!(PREFERENCES as readonly string[]).includes(str('preference') ?? '')) return sim400(res, 'Invalid preference', { preference: `must be one of ${PREFERENCES.join(', ')}` });
-        sim.setParticipation(id, str('preference') as PreferenceName, end ? { end: new Date(end) } : {});
+        sim.setParticipation(id, preference, end ? { end: new Date(end) } : {});
         break;
       }
       case 'details':
@@ -313,7 +336,12 @@ export function createApp(sim: Simulator): Express {
         sim.setPartnerReference(id, str('reference') ?? '');
         break;
       case 'unknown-field':
-        sim.addUnknownField(id, str('name') ?? 'unknown_field', b.value, Array.isArray(b.parts) ? (b.parts as never) : undefined);
+        sim.addUnknownField(
+          id,
+          str('name') ?? 'unknown_field',
+          b.value,
+          Array.isArray(b.parts) ? b.parts.map((p: unknown) => oneOf(p, ['details', 'enrollment', 'v1'] as const, 'parts[]') ?? 'details') : undefined,
+        );
         break;
       default:
         return send(res, 404, { title: 'Unknown simulator action', status: 404, details: { action: req.params.action } });

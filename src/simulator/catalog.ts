@@ -466,7 +466,8 @@ export const PARTNER_ACTIONS: readonly ActionInfo[] = [
 export const AUTH_0001 = 1;
 export const SERV_0005 = 2;
 export const MRKT_0002 = 4;
-export const PARTNER_ACTION_CODES = PARTNER_ACTIONS.map((a) => a.code);
+export const PARTNER_ACTION_CODES = ['AUTH_0001', 'SERV_0005', 'MRKT_0002'] as const;
+export type PartnerActionCode = (typeof PARTNER_ACTION_CODES)[number];
 
 export const AUTH_0001_DESCRIPTION = 'End customer must re-authorize meter. Learn more in our partner guide';
 export const MRKT_0002_DESCRIPTION = 'Meter is enrolled in a conflicting program';

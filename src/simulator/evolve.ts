@@ -20,7 +20,8 @@ import { HOUR_MS, localDay } from './time';
 enum Kind {
   Due,
   Authorize,
-  PartnerActionAdd,
+  PartnerActionAddActive,
+  PartnerActionAddEligible,
   PartnerActionClear,
   LeapActionAdd,
   LeapActionClear,
@@ -32,6 +33,13 @@ enum Kind {
   Archive,
 }
 
+interface Population {
+  total: number;
+  byStatus: number[];
+  partnerActions: number;
+  leapActions: number;
+}
+
 interface Pending {
   at: number;
   kind: Kind;
@@ -39,20 +47,24 @@ interface Pending {
   seq: number;
 }
 
-/** Hourly rates per meter of the population each kind draws from. */
+/**
+ * Hourly rates per meter of the population each kind draws from. Chosen so a portfolio grows a few
+ * percent a month and its status mix stays roughly steady over simulated months.
+ */
 const RATES = {
   authorizeBase: 0.05,
-  authorizePerMeter: 0.0002,
-  partnerActionAdd: 0.0004,
-  partnerActionClear: 0.003,
+  authorizePerMeter: 0.00004,
+  partnerActionAddActive: 0.0001,
+  partnerActionAddEligible: 0.0005,
+  partnerActionClear: 0.004,
   leapActionAdd: 0.0003,
-  leapActionClear: 0.001,
+  leapActionClear: 0.01,
   groupReassign: 0.0008,
   idle: 0.0002,
   disenroll: 0.0001,
   resume: 0.002,
   edit: 0.0008,
-  archive: 0.00003,
+  archive: 0.00001,
 };
 
 export interface AdvanceSummary {
@@ -82,23 +94,35 @@ export class Evolver {
   run(fromMs: number, toMs: number): { changes: ChangeCounts; metersChanged: number } {
     const before = { ...this.mutator.counts };
     this.mutator.beginTracking();
-    const population = this.population();
-    for (let t = fromMs; t < toMs; t += HOUR_MS) this.step(t, Math.min(t + HOUR_MS, toMs), population);
+    let population = this.population();
+    let steps = 0;
+    for (let t = fromMs; t < toMs; t += HOUR_MS) {
+      // Recount every six simulated hours so long advances follow the portfolio as it changes.
+      if (++steps % 6 === 0) population = this.population();
+      this.step(t, Math.min(t + HOUR_MS, toMs), population);
+    }
     const metersChanged = this.mutator.endTracking();
     const changes = zeroCounts();
     for (const k of Object.keys(changes) as (keyof ChangeCounts)[]) changes[k] = this.mutator.counts[k] - before[k];
     return { changes, metersChanged };
   }
 
-  /** Meters by status at the start of an advance; rates scale with these. */
-  private population(): { total: number; byStatus: number[] } {
+  /** Live meters by status and with open actions at the start of an advance; rates scale with these. */
+  private population(): Population {
     const byStatus = [0, 0, 0, 0, 0];
+    let partnerActions = 0;
+    let leapActions = 0;
     const s = this.store;
-    for (let i = 0; i < s.count; i++) if (!s.isArchived(i)) byStatus[s.status[i]]++;
-    return { total: s.count, byStatus };
+    for (let i = 0; i < s.count; i++) {
+      if (s.isArchived(i)) continue;
+      byStatus[s.status[i]]++;
+      if (s.partnerActions[i] !== 0) partnerActions++;
+      if (s.leapActions[i] !== 0) leapActions++;
+    }
+    return { total: s.count, byStatus, partnerActions, leapActions };
   }
 
-  private step(t0: number, t1: number, pop: { total: number; byStatus: number[] }): void {
+  private step(t0: number, t1: number, pop: Population): void {
     const s = this.store;
     const rng = this.rng;
     const hours = (t1 - t0) / HOUR_MS;
@@ -131,10 +155,11 @@ export class Evolver {
 
     const authorizations = rng.poisson((RATES.authorizeBase + RATES.authorizePerMeter * pop.total) * hours);
     for (let k = 0; k < authorizations; k++) add(Kind.Authorize, -1);
-    draw(Kind.PartnerActionAdd, RATES.partnerActionAdd, active + eligible, activeOrEligible);
-    draw(Kind.PartnerActionClear, RATES.partnerActionClear, pop.byStatus[INELIGIBLE], (i) => live(i) && s.partnerActions[i] !== 0);
+    draw(Kind.PartnerActionAddActive, RATES.partnerActionAddActive, active, (i) => live(i) && s.status[i] === ACTIVE && s.partnerActions[i] === 0);
+    draw(Kind.PartnerActionAddEligible, RATES.partnerActionAddEligible, eligible, (i) => live(i) && s.status[i] === ELIGIBLE);
+    draw(Kind.PartnerActionClear, RATES.partnerActionClear, pop.partnerActions, (i) => live(i) && s.partnerActions[i] !== 0);
     draw(Kind.LeapActionAdd, RATES.leapActionAdd, active + eligible, (i) => activeOrEligible(i) && s.leapActions[i] === 0);
-    draw(Kind.LeapActionClear, RATES.leapActionClear, pop.total, (i) => live(i) && s.leapActions[i] !== 0);
+    draw(Kind.LeapActionClear, RATES.leapActionClear, pop.leapActions, (i) => live(i) && s.leapActions[i] !== 0);
     draw(Kind.GroupReassign, RATES.groupReassign, active, (i) => live(i) && s.status[i] === ACTIVE);
     draw(Kind.Idle, RATES.idle, active + eligible, activeOrEligible);
     draw(Kind.Disenroll, RATES.disenroll, active + eligible, activeOrEligible);
@@ -178,11 +203,13 @@ export class Evolver {
       case Kind.Authorize:
         this.authorize(e.at, limitMs);
         return;
-      case Kind.PartnerActionAdd: {
+      case Kind.PartnerActionAddActive:
+        // An active meter is asked to re-authorize before the next period and stays active meanwhile.
         if (s.status[i] === ACTIVE) m.addPartnerActions(i, 1, e.at, limitMs, true);
-        else if (s.status[i] === ELIGIBLE) m.addPartnerActions(i, [1, 2, 4][rng.int(3)], e.at, limitMs);
         return;
-      }
+      case Kind.PartnerActionAddEligible:
+        if (s.status[i] === ELIGIBLE) m.addPartnerActions(i, [1, 2, 4][rng.int(3)], e.at, limitMs);
+        return;
       case Kind.PartnerActionClear:
         if (s.partnerActions[i] !== 0) m.clearPartnerActions(i, s.partnerActions[i], e.at, limitMs);
         return;

@@ -343,7 +343,10 @@ export class Mutator {
     if (statusChanged) this.emit(this.renderer.statusEvent(i));
   }
 
-  /** Leap-side actions change (no webhook: Leap's event carries only the partner list). */
+  /**
+   * Leap-side actions change (no webhook for the actions: Leap's event carries only the partner
+   * list). An INELIGIBLE meter whose last blocker was on Leap's side becomes ELIGIBLE.
+   */
   setLeapActions(i: number, bits: number, atMs: number, limitMs = atMs): void {
     const s = this.store;
     const before = s.leapActions[i];
@@ -351,7 +354,12 @@ export class Mutator {
     s.leapActions[i] = bits;
     if ((bits & ~before) !== 0) this.counts.leapActionsAdded++;
     if ((before & ~bits) !== 0) this.counts.leapActionsCleared++;
+    const statusChanged = bits === 0 && s.partnerActions[i] === 0 && s.status[i] === INELIGIBLE && this.applyStatus(i, ELIGIBLE, atMs);
     this.touchEnrollment(i, atMs, limitMs);
+    if (statusChanged) {
+      this.schedule(i, atMs);
+      this.emit(this.renderer.statusEvent(i));
+    }
   }
 
   /**

@@ -143,12 +143,14 @@ export function address(store: MeterStore, seed: number, i: number): Address {
 }
 
 /** A separate billing address for some customers (landlords, companies); undefined for most. */
-export function billingAddress(store: MeterStore, seed: number, i: number): Address | undefined {
+export function billingAddress(seed: number, i: number): Address | undefined {
   const rng = new Rng(seed, S_BILLING, i);
   if (!rng.chance(0.15)) return undefined;
   const ref = UTILITY_REFS[rng.int(UTILITY_REFS.length)];
   const home = rng.pick(ref.utility.cities);
-  return { street1: `${rng.range(1, 999)} ${rng.pick(STREETS)}`, street2: rng.chance(0.5) ? `Suite ${rng.range(100, 900)}` : undefined, city: home.name, state: home.state, postalCode: rng.pick(home.zips) };
+  const a: Address = { street1: `${rng.range(1, 999)} ${rng.pick(STREETS)}`, city: home.name, state: home.state, postalCode: rng.pick(home.zips) };
+  if (rng.chance(0.5)) a.street2 = `Suite ${rng.range(100, 900)}`;
+  return a;
 }
 
 export function tariff(store: MeterStore, seed: number, i: number): string {

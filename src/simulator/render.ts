@@ -184,7 +184,7 @@ export class Renderer {
       customer.is_in_wholesale_capacity_market = (misc & 1) === 1;
       customer.dispatch_option = (misc & 2) === 0 ? 'DAILY' : 'TARGETED';
     }
-    const billing = billingAddress(s, seed, i);
+    const billing = billingAddress(seed, i);
     if (billing) customer.billing = addressJson(billing);
     const ref = s.partnerReference(i);
     if (ref !== undefined) customer.partner_customer_reference = ref;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import { silentLogger, type Logger } from '../logger';
-import { ACTIVE, PENDING, PARTNER_ACTIONS, PREFERENCES, REGIONS, STATUS_CODES, METER_TYPE_CODES, UTILITY_REFS, type DeviceTypeName, type MeterTypeName, type PreferenceName, type RegionCode, type StatusName } from './catalog';
+import { ACTIVE, PENDING, PARTNER_ACTIONS, type PartnerActionCode, PREFERENCES, REGIONS, STATUS_CODES, METER_TYPE_CODES, UTILITY_REFS, type DeviceTypeName, type MeterTypeName, type PreferenceName, type RegionCode, type StatusName } from './catalog';
 import { createApp } from './app';
 import { Evolver, type AdvanceSummary } from './evolve';
 import { Faults, type FaultConfig, type FaultKind } from './faults';
@@ -42,7 +42,7 @@ export interface SimulatorOptions {
   logger?: Logger;
 }
 
-export type { AdvanceSummary, ChangeCounts, FaultConfig, LeapEnvelope, LeapEventPayload };
+export type { AdvanceSummary, ChangeCounts, FaultConfig, LeapEnvelope, LeapEventPayload, PartnerActionCode };
 
 export interface SimulatorStateReport {
   now: string;
@@ -87,7 +87,6 @@ export interface AuthorizeOptions {
 }
 
 const PARTNER_CODE_BITS: Record<string, number> = Object.fromEntries(PARTNER_ACTIONS.map((a) => [a.code, a.bit]));
-export type PartnerActionCode = 'AUTH_0001' | 'SERV_0005' | 'MRKT_0002';
 export type LeapActionCode = 'LEAP_0001' | 'MRKT_0001';
 const LEAP_CODE_BITS: Record<LeapActionCode, number> = { LEAP_0001: 1, MRKT_0001: 2 };
 
@@ -390,7 +389,11 @@ export class Simulator {
     this.mutator.clearPartnerActions(this.index(meterId), bits, this.clockMs);
   }
 
-  /** Sets Leap-side actions (LEAP_0001, MRKT_0001 made up); no webhook, as Leap's event carries partner actions only. */
+  /**
+   * Sets Leap-side actions (LEAP_0001, MRKT_0001 made up). No webhook for the actions, as Leap's
+   * event carries partner actions only; an INELIGIBLE meter left with no blocker becomes ELIGIBLE
+   * (global-status.updated).
+   */
   setLeapActions(meterId: string, codes: LeapActionCode[]): void {
     let bits = 0;
     for (const c of codes) {
