@@ -179,7 +179,7 @@ function initialState(store: MeterStore, groups: MarketGroups, due: DueQueue, rn
     dueSec = Math.max(createdSec + rng.range(24, 72) * 3600, startSec + rng.range(1, 48) * 3600);
   } else if (status === ELIGIBLE) {
     s.eligibleFrom[i] = enrollAt;
-    dueSec = startSec + rng.range(12, 240) * 3600;
+    dueSec = startSec + rng.range(1, 240) * 3600 - rng.int(3600);
   } else if (status === ACTIVE || status === NOT_PARTICIPATING) {
     const wasActive = status === ACTIVE || rng.chance(0.6);
     s.eligibleFrom[i] = Math.max(createdSec, enrollAt - rng.range(2, 10) * 86400);
