@@ -248,7 +248,7 @@ export function createApp(sim: Simulator): Express {
 
   // ---- Simulator control ----
   const sim400 = (res: Response, title: string, details: Record<string, unknown> = {}): void => send(res, 400, { title, status: 400, details });
-  app.use('/_sim', express.json({ limit: '1mb' }));
+  app.use('/_sim', express.json({ limit: '1mb', type: () => true }));
   app.post('/_sim/advance', (req, res) => {
     const hours: unknown = (req.body as Record<string, unknown> | undefined)?.hours;
     if (typeof hours !== 'number' || !Number.isFinite(hours) || hours <= 0 || hours > 8784) {
