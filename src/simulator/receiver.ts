@@ -231,6 +231,7 @@ export class SampleReceiver {
     const tsText = header(headers, 'webhook-timestamp');
     const ts = tsText !== null && /^\d+$/.test(tsText) ? Number(tsText) : null;
     const body = raw.toString('utf8');
+    const now = this.now();
     const delivery: ReceivedDelivery = {
       id,
       timestamp: ts,
@@ -240,7 +241,7 @@ export class SampleReceiver {
       path,
       body,
       headers,
-      receivedAt: this.now().toISOString(),
+      receivedAt: now.toISOString(),
       valid: false,
       reason: null,
       duplicate: false,
@@ -250,7 +251,7 @@ export class SampleReceiver {
     this.counts.received += 1;
 
     // Signature first, over the raw bytes: a body is never trusted (or parsed) before it is verified.
-    const failure: RejectReason | null = tooLarge ? 'body_too_large' : verify(this.secrets, headers, raw, this.now(), this.toleranceSeconds);
+    const failure: RejectReason | null = tooLarge ? 'body_too_large' : verify(this.secrets, headers, raw, now, this.toleranceSeconds);
     let parsed: unknown;
     let reason: RejectReason | null = failure;
     if (!reason) {
