@@ -18,7 +18,7 @@ import {
   type City,
   type DeviceModel,
 } from './catalog';
-import { Rng, salt } from './random';
+import { hash32, Rng, salt } from './random';
 import { kindClassification, type MeterStore } from './state';
 import { DAY_MS, formatDay } from './time';
 
@@ -75,22 +75,42 @@ const ascii = (s: string): string =>
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z]/g, '')
     .toLowerCase();
+// Email local parts, computed once: Unicode normalization per rendered meter is costly.
+const FIRST_ASCII = FIRST_NAMES.map(ascii);
+const LAST_ASCII = LAST_NAMES.map(ascii);
 
+/** Digits for a layout (`#` = digit), nine per random draw. */
 function digits(rng: Rng, layout: string): string {
   let out = '';
-  for (const ch of layout) out += ch === '#' ? String(rng.int(10)) : ch;
+  let pool = 0;
+  let left = 0;
+  for (let k = 0; k < layout.length; k++) {
+    if (layout.charCodeAt(k) !== 35) {
+      out += layout[k];
+      continue;
+    }
+    if (left === 0) {
+      pool = rng.int(1_000_000_000);
+      left = 9;
+    }
+    out += String(pool % 10);
+    pool = Math.floor(pool / 10);
+    left--;
+  }
   return out;
 }
 
 export function city(store: MeterStore, seed: number, i: number): City {
-  const rng = new Rng(seed, S_ADDRESS, i);
-  return rng.pick(UTILITY_REFS[store.utility[i]].utility.cities);
+  const cities = UTILITY_REFS[store.utility[i]].utility.cities;
+  return cities[hash32(seed, S_ADDRESS, i) % cities.length];
 }
 
 export function person(store: MeterStore, seed: number, i: number): Person {
   const rng = new Rng(seed, S_PERSON, i);
-  const first = rng.pick(FIRST_NAMES);
-  const last = rng.pick(LAST_NAMES);
+  const firstIndex = rng.int(FIRST_NAMES.length);
+  const lastIndex = rng.int(LAST_NAMES.length);
+  const first = FIRST_NAMES[firstIndex];
+  const last = LAST_NAMES[lastIndex];
   const commercial = CLASSIFICATIONS[kindClassification(store.kind[i])] === 'COMMERCIAL';
   const area = city(store, seed, i).areaCode;
   const line = String(rng.range(100, 199)).padStart(4, '0');
@@ -100,7 +120,7 @@ export function person(store: MeterStore, seed: number, i: number): Person {
   const p: Person = {
     first,
     last,
-    email: `${ascii(first)}.${ascii(last)}${rng.chance(0.4) ? rng.range(1, 99) : ''}@${rng.pick(EMAIL_DOMAINS)}`,
+    email: `${FIRST_ASCII[firstIndex]}.${LAST_ASCII[lastIndex]}${rng.chance(0.4) ? rng.range(1, 99) : ''}@${rng.pick(EMAIL_DOMAINS)}`,
     phone,
   };
   if (rng.chance(0.3)) p.title = rng.pick(TITLES);
@@ -116,7 +136,6 @@ export function person(store: MeterStore, seed: number, i: number): Person {
 export function address(store: MeterStore, seed: number, i: number): Address {
   const home = city(store, seed, i);
   const base = new Rng(seed, S_ADDRESS, i);
-  base.next(); // the city draw
   let number = base.range(10, 9899);
   let street = base.pick(STREETS);
   let unit = base.chance(0.25) ? base.pick(UNITS) : undefined;

@@ -43,8 +43,8 @@ export class Rng {
     this.b = hash32(key, stream, extra, 2);
     this.c = hash32(key, stream, extra, 3);
     this.d = 1;
-    // The first outputs of sfc32 are poorly mixed; discard them.
-    for (let i = 0; i < 8; i++) this.nextU32();
+    // hash32 already avalanches the seed words; a few rounds mix them into each other.
+    for (let i = 0; i < 3; i++) this.nextU32();
   }
 
   nextU32(): number {

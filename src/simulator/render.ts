@@ -102,6 +102,8 @@ export interface MeterPrograms {
 }
 
 export class Renderer {
+  private readonly entryCache = new Map<string, Json>();
+
   constructor(
     private readonly store: MeterStore,
     private readonly groups: MarketGroups,
@@ -122,10 +124,9 @@ export class Renderer {
     return { primary: list[0], secondary, secondaryFollows: follows };
   }
 
-  private identifiers(i: number): Json {
+  private identifiers(i: number, ref: string | undefined): Json {
     const s = this.store;
     const out: Json = { meter_id: s.meterId(i) };
-    const ref = s.partnerReference(i);
     if (ref !== undefined) out.partner_reference = ref;
     out.transmission_region = REGIONS[s.region[i]].code;
     out.customer_classification = CLASSIFICATIONS[kindClassification(s.kind[i])];
@@ -164,7 +165,8 @@ export class Renderer {
   details(i: number): Json {
     const s = this.store;
     const seed = this.seed;
-    const out = this.identifiers(i);
+    const ref = s.partnerReference(i);
+    const out = this.identifiers(i, ref);
     const region = REGIONS[s.region[i]].code;
     const commercial = CLASSIFICATIONS[kindClassification(s.kind[i])] === 'COMMERCIAL';
     const misc = hash32(seed, S_MISC, i);
@@ -186,7 +188,6 @@ export class Renderer {
     }
     const billing = billingAddress(seed, i);
     if (billing) customer.billing = addressJson(billing);
-    const ref = s.partnerReference(i);
     if (ref !== undefined) customer.partner_customer_reference = ref;
     out.customer = customer;
 
@@ -299,24 +300,36 @@ export class Renderer {
     return periodAt(program, this.store.region[i], this.store.enrollAt[i] * 1000);
   }
 
+  /**
+   * One program_enrollment entry. Entries repeat across thousands of meters (same program, region,
+   * period, status and group), so they are built once, frozen and shared.
+   */
   private programEntry(program: string, period: DeliveryPeriod, i: number, status: number, group: number): Json {
     const region = this.store.region[i];
+    const key = `${program}|${region}|${period.key}|${status}|${group}`;
+    const cached = this.entryCache.get(key);
+    if (cached) return cached;
     const entry: Json = {
       program_identifier: program,
       delivery_period: period.name,
       delivery_period_start_date_time: formatSeconds(period.startMs),
       delivery_period_end_date_time: formatSeconds(period.endMs),
       enrollment_status: STATUS_CODES[status],
-      enrollment_deadlines: periodDeadlines(region, period).map((d) => ({
-        enrollment_deadline_date_time: formatSeconds(d.deadlineMs),
-        activation_date_time: formatSeconds(d.activationMs),
-      })),
+      enrollment_deadlines: periodDeadlines(region, period).map((d) =>
+        Object.freeze({
+          enrollment_deadline_date_time: formatSeconds(d.deadlineMs),
+          activation_date_time: formatSeconds(d.activationMs),
+        }),
+      ),
     };
+    Object.freeze(entry.enrollment_deadlines);
     const g = group > 0 ? this.groups.get(group) : null;
     if (g) {
       entry.market_group_id = g.id;
       entry.market_group_name = g.name;
     }
+    if (this.entryCache.size >= 50_000) this.entryCache.clear();
+    this.entryCache.set(key, Object.freeze(entry));
     return entry;
   }
 
@@ -418,7 +431,7 @@ export class Renderer {
 
   enrollment(i: number): Json {
     const s = this.store;
-    const out = this.identifiers(i);
+    const out = this.identifiers(i, s.partnerReference(i));
     out.audit = this.audit(i);
     out.global_enrollment_status = STATUS_CODES[s.status[i]];
     out.participation_preferences = this.participationPeriods(i);

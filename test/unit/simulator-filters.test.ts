@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Simulator } from '../../src/simulator';
 import { compileFilter, filterHash, findPage, readV1Search, readV2Search, type NormalizedFilter } from '../../src/simulator/filters';
 import { PageTokens } from '../../src/simulator/paging';
+import { parseInstant } from '../../src/simulator/time';
 
 type Json = Record<string, unknown>;
 
@@ -76,7 +77,12 @@ describe('simulator search filters', () => {
       assert.deepEqual(match(body), expected, JSON.stringify(body));
     };
     const updated = (v: (typeof views)[number]): number => Date.parse(String((v.details.audit as Json).updated_at));
-    const created = (v: (typeof views)[number]): number => Date.parse(String((v.details.audit as Json).created_at));
+    /** Exact creation instant as a sortable key (sub-millisecond digits included). */
+    const created = (v: (typeof views)[number]): string => {
+      const p = parseInstant(String((v.details.audit as Json).created_at));
+      assert.ok(p);
+      return `${String(p.ms).padStart(15, '0')}.${String(p.sub).padStart(6, '0')}`;
+    };
 
     it('last_modified_date_time is strictly after audit.updated_at, to the nanosecond', () => {
       const cut = '2026-03-10T15:00:00Z';
@@ -106,7 +112,8 @@ describe('simulator search filters', () => {
       });
       const from = created(views[100]);
       const to = created(views[300]);
-      same({ created_after_date_time: new Date(from).toISOString(), created_before_date_time: new Date(to).toISOString(), transmission_region: 'CAISO' }, (v) => created(v) > from && created(v) < to && d(v).transmission_region === 'CAISO');
+      const bounds = { created_after_date_time: String((views[100].details.audit as Json).created_at), created_before_date_time: String((views[300].details.audit as Json).created_at) };
+      same({ ...bounds, transmission_region: 'CAISO' }, (v) => created(v) > from && created(v) < to && d(v).transmission_region === 'CAISO');
     });
 
     it('meter_ids, partner_references and connection_reference_ids select exactly those meters', () => {
