@@ -34,7 +34,9 @@ async function main(): Promise<void> {
 
   for (const path of ['/v2/meters/search', '/v2/meters/enrollments/search']) {
     const rates: number[] = [];
+    const cpuPerPage: number[] = [];
     for (let r = 0; r < runs; r++) {
+      const cpuStart = process.cpuUsage();
       let token: string | undefined;
       let pages = 0;
       let count = 0;
@@ -52,11 +54,14 @@ async function main(): Promise<void> {
         if (!token) break;
       }
       const seconds = (performance.now() - start) / 1000;
+      const cpu = process.cpuUsage(cpuStart);
       rates.push(pages / seconds);
+      // CPU time (server render + client parse, one process) per page: steadier than wall time on a busy machine.
+      cpuPerPage.push((cpu.user + cpu.system) / 1000 / pages);
       if (count !== pages * 500 && token) throw new Error('short page');
     }
     const m = median(rates);
-    console.log(`${path}: median ${m.toFixed(1)} pages/s = ${Math.round(m * 500)} meters/s over ${runs} runs of ${pagesPerRun} pages (runs: ${rates.map((x) => x.toFixed(1)).join(', ')})`);
+    console.log(`${path}: median ${m.toFixed(1)} pages/s = ${Math.round(m * 500)} meters/s over ${runs} runs of ${pagesPerRun} pages (runs: ${rates.map((x) => x.toFixed(1)).join(', ')}); median CPU ${median(cpuPerPage).toFixed(1)} ms/page`);
   }
   gc();
   console.log(`rss after serving ${mb(process.memoryUsage().rss)}`);
