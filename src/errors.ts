@@ -62,6 +62,22 @@ export class ConfigError extends AppError {
   }
 }
 
+/**
+ * A destination's field mapping could not produce a record for a meter: a required field is
+ * missing or an expression failed. Names the destination, the field and the meter.
+ */
+export class MappingError extends AppError {
+  readonly destination: string;
+  readonly field: string;
+  readonly meterId: string;
+  constructor(message: string, details: { destination: string; field: string; meter_id: string; position?: string; cause_code?: string }) {
+    super(422, 'mapping_failed', message, details);
+    this.destination = details.destination;
+    this.field = details.field;
+    this.meterId = details.meter_id;
+  }
+}
+
 /** Thrown by clients when an upstream system (Leap, a partner endpoint) fails. */
 export class UpstreamError extends AppError {
   readonly upstream: string;

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors';
 import { Cron } from 'croner';
 import { configSchema, ENV_API_KEYS, ENV_OVERRIDES, type Config } from './schema';
 import { isDuration } from '../domain/duration';
+import { substituteEnv } from './substitute';
 import { formatProblem, fromPointer, toPointer, YamlSource, type SourceProblem } from './yaml-source';
 
 export const DEFAULT_CONFIG_PATH = 'config/connector.yaml';
@@ -115,29 +116,6 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   return deepFreeze(config);
 }
 
-const VAR = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
-function substituteEnv(value: unknown, at: (string | number)[], env: NodeJS.ProcessEnv, problem: (p: (string | number)[], m: string) => void): unknown {
-  if (typeof value === 'string') {
-    return value.replace(VAR, (match, name: string | undefined, fallback: string | undefined) => {
-      if (match === '$$') return '$';
-      const v = env[name!];
-      if (v !== undefined && v !== '') return v;
-      if (fallback !== undefined) return fallback;
-      if (v === '') return '';
-      problem(at, `refers to \${${name}}, which is not set (write \${${name}:-default} to allow it to be missing)`);
-      return '';
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, [...at, i], env, problem));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, [...at, k], env, problem);
-    return out;
-  }
-  return value;
-}
-
 function setIn(target: Record<string, unknown>, p: readonly string[], value: unknown): void {
   let node = target;
   for (const key of p.slice(0, -1)) {
@@ -148,7 +126,8 @@ function setIn(target: Record<string, unknown>, p: readonly string[], value: unk
   node[p[p.length - 1]!] = value;
 }
 
-function toProblem(err: ErrorObject, yaml: YamlSource, fromEnv: Map<string, string>): SourceProblem {
+/** One ajv error as a positioned problem: unknown keys point at the key and suggest the closest known one. */
+export function toProblem(err: ErrorObject, yaml: YamlSource, fromEnv: Map<string, string>): SourceProblem {
   let ptr = err.instancePath;
   let message = err.message ?? 'is invalid';
   let isKey = false;
@@ -174,7 +153,7 @@ function toProblem(err: ErrorObject, yaml: YamlSource, fromEnv: Map<string, stri
 }
 
 /** Levenshtein distance ≤ 3: a typo, not a different word. */
-function closest(word: string, candidates: string[]): string | null {
+export function closest(word: string, candidates: string[]): string | null {
   let best: string | null = null;
   let bestD = 4;
   for (const c of candidates) {

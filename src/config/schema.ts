@@ -14,6 +14,14 @@ export interface Config {
   sync: SyncConfig;
   api: ApiConfig;
   leap_events: LeapEventsConfig;
+  destinations: DestinationsConfig;
+}
+
+export interface DestinationsConfig {
+  /** The folder of destination files (`*.yaml`, one per partner endpoint). */
+  dir: string;
+  /** Pick up edited destination files while `serve` runs (SIGHUP reloads either way). */
+  watch: boolean;
 }
 
 export interface SyncConfig {
@@ -212,6 +220,15 @@ export const configSchema = {
         header_name: { type: 'string', pattern: '^[A-Za-z0-9-]+$', default: 'x-leap-webhook-secret' },
         secret: { type: 'string', default: '' },
         public_url: { type: 'string', default: '' },
+      },
+    },
+    destinations: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        dir: { type: 'string', minLength: 1, default: 'config/destinations' },
+        watch: { type: 'boolean', default: true },
       },
     },
   },

@@ -25,6 +25,7 @@ describe('configuration', () => {
     assert.equal(c.database.migrate_on_start, true);
     assert.equal(c.server.port, 8080);
     assert.equal(c.simulator.api_key, 'demo-key');
+    assert.deepEqual(c.destinations, { dir: 'config/destinations', watch: true });
   });
 
   it('returns a frozen object', () => {
@@ -72,7 +73,7 @@ describe('configuration', () => {
       'config/connector.yaml:3:16: /leap/api_version must be one of: "v1", "v2"',
       'config/connector.yaml:5:21: /leap/rate_limit/max_concurrent must be >= 1',
       'config/connector.yaml:7:9: /server/port must be integer',
-      'config/connector.yaml:8:1: /unknown_section is not a known setting; known here: leap, database, server, log, simulator, sync, api, leap_events',
+      'config/connector.yaml:8:1: /unknown_section is not a known setting; known here: leap, database, server, log, simulator, sync, api, leap_events, destinations',
     ].sort());
   });
 
