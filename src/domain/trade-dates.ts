@@ -23,14 +23,21 @@ export function marketTimeZone(region: string | null | undefined): string {
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 
+const knownZones = new Map<string, boolean>();
+
 /** Is this an IANA zone name the runtime knows (`America/Los_Angeles`, `UTC`)? */
 export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let known = knownZones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 1000) knownZones.set(zone, known);
   }
+  return known;
 }
 
 /** The calendar date (`YYYY-MM-DD`) of an instant in a zone. */
@@ -51,8 +58,15 @@ export function addDays(date: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+const offsetCache = new Map<string, number>();
+/** Offsets are whole quarter hours and change on quarter-hour boundaries, so one lookup per quarter hour is exact. */
+const QUARTER_HOUR_MS = 900_000;
+
 /** The zone's offset from UTC at an instant, in minutes (Los Angeles in summer: -420). */
 export function zoneOffsetMinutes(instant: Date, zone: string): number {
+  const key = `${zone} ${Math.floor(instant.getTime() / QUARTER_HOUR_MS)}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
   let f = offsetFormats.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
@@ -60,8 +74,10 @@ export function zoneOffsetMinutes(instant: Date, zone: string): number {
   }
   const name = f.formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const m = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
-  if (!m) return 0;
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
+  const minutes = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : 0;
+  if (offsetCache.size > 10_000) offsetCache.clear();
+  offsetCache.set(key, minutes);
+  return minutes;
 }
 
 /** `±HHMM`, the form JSONata's `$fromMillis` takes as its time zone. */

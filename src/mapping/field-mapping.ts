@@ -5,8 +5,9 @@ import { isTimeZone } from '../domain/trade-dates';
 import { RESERVED_DATA_KEYS } from '../domain/webhook-body';
 import { MappingError } from '../errors';
 import { toPointer, type SourcePosition, type SourceProblem, type YamlSource } from '../config/yaml-source';
-import { FIELD_KEYS, type TransformName } from './destination-schema';
-import { compileExpression, errorIndex, evaluate, GUARDRAILS, isJsonataFailure, syntaxFailure, type ExpressionBindings, type JsonataFailure } from './expressions';
+import { FIELD_KEYS } from './destination-schema';
+import { compileExpression, errorIndex, evaluate, GUARDRAILS, isJsonataFailure, syntaxFailure, toPlainJson, type ExpressionBindings, type JsonataFailure } from './expressions';
+import { mapStep, transformStep } from './transforms';
 import { parsePath, pathProblem, pathToJsonata } from './meter-paths';
 import { hasTrailingComment, offsetInScalar } from './scalar-position';
 
@@ -35,6 +36,9 @@ interface ValuePipeline {
   source: jsonata.Expression | null;
   /** The generated JSONata, and where the integrator's own expression sits in it, to place runtime errors. */
   text: string;
+  /** A path's null means missing; done here when no stage follows (stages do it in JSONata). */
+  nullIsMissing: boolean;
+  sourceNullIsMissing: boolean;
   userStart: number;
   userLength: number;
   userPosition: (index: number) => SourcePosition | null;
@@ -115,7 +119,6 @@ function compileField(key: string, raw: unknown, src: MappingSource, inherited: 
   if (base.required && base.hasDefault) problems.push(problemAt(src, [...path, 'default'], 'cannot be used with required: true (the default would always satisfy it)', true));
 
   let source: string | null = null;
-  let userStart = 0;
   let userLength = 0;
   let userPosition: (i: number) => SourcePosition | null = () => null;
   let nullIsMissing = false;
@@ -144,26 +147,41 @@ function compileField(key: string, raw: unknown, src: MappingSource, inherited: 
     }
   }
 
-  const stages: string[] = [];
-  if (isObj(spec.map)) stages.push(`$__v := $exists($__v) ? ${each(`$lookup(${JSON.stringify(spec.map)}, $string($x))`)}`);
-  if (spec.format !== undefined) {
-    const stage = formatStage(spec.format, src, [...path, 'format'], problems);
-    if (stage) stages.push(stage);
-  }
-  for (const t of spec.transform === undefined ? [] : Array.isArray(spec.transform) ? spec.transform : [spec.transform]) stages.push(`$__v := $exists($__v) ? ${transformStage(t)}`);
+  // map and transform are plain functions registered into the field's expression; format uses
+  // JSONata's own date pictures, inline. Order: source, map, format, transform.
+  const pre: ((v: unknown) => unknown)[] = [];
+  if (nullIsMissing) pre.push((v) => (v === null ? undefined : v));
+  if (isObj(spec.map)) pre.push(mapStep(spec.map));
+  const format = spec.format === undefined ? null : formatStage(spec.format, src, [...path, 'format'], problems);
+  const post = (spec.transform === undefined ? [] : Array.isArray(spec.transform) ? spec.transform : [spec.transform]).map(transformStep);
 
   if (problems.length > before) return null;
   let value: ValuePipeline | null = null;
   if (source !== null) {
-    const head = '(\n  $__v := (';
-    const sourceStage = nullIsMissing ? ['$__v := $type($__v) != "null" ? $__v'] : [];
-    const text = `${head}${source}\n);\n  ${[...sourceStage, ...stages].join(';\n  ')}${sourceStage.length + stages.length ? ';\n  ' : ''}$__v\n)`;
-    userStart = head.length;
+    const run = (steps: ((v: unknown) => unknown)[]) => (v: unknown) => steps.reduce((acc, step) => (acc === undefined ? acc : step(acc)), toPlainJson(v));
+    let head = '';
+    let text = source;
+    const helpers: Record<string, (v: unknown) => unknown> = {};
+    if (format) {
+      // Most fields are a bare path or expression: they are evaluated as written, cheapest of all.
+      head = '(\n  $__v := $__pre((';
+      text = `${head}${source}\n));\n  $__v := $exists($__v) and $type($__v) != "null" ? ${format} : $__v;\n  $__post($__v)\n)`;
+      helpers.__pre = run(pre);
+      helpers.__post = run(post);
+    } else if (pre.length > (nullIsMissing ? 1 : 0) || post.length) {
+      head = '$__stages((';
+      text = `${head}${source}\n))`;
+      helpers.__stages = run([...pre, ...post]);
+    }
+    const expr = compileExpression(text);
+    for (const [name, f] of Object.entries(helpers)) expr.registerFunction(name, f);
     value = {
-      expr: compileExpression(text),
+      expr,
       text,
-      source: stages.length ? compileExpression(`(\n  $__v := (${source}\n);\n  ${[...sourceStage, '$__v'].join(';\n  ')}\n)`) : null,
-      userStart,
+      nullIsMissing: nullIsMissing && !head,
+      source: head ? compileExpression(source) : null,
+      sourceNullIsMissing: nullIsMissing,
+      userStart: head.length,
       userLength,
       userPosition,
     };
@@ -171,35 +189,9 @@ function compileField(key: string, raw: unknown, src: MappingSource, inherited: 
   return { ...base, describe, value, fields: null };
 }
 
-/** Apply a per-value expression (written over `$x`) to a value, or to each item of a list. */
-function each(over$x: string): string {
-  return `($type($__v) = "array" ? [$map($__v, function($x) { ${over$x} })] : (($x := $__v; ${over$x})))`;
-}
-
-const TRANSFORMS: Record<Exclude<TransformName, 'join' | 'first' | 'last'>, string> = {
-  lowercase: '$lowercase($string($x))',
-  uppercase: '$uppercase($string($x))',
-  trim: '$trim($string($x))',
-  string: '$string($x)',
-  number: '$number($x)',
-  boolean: '$toBoolean($x)',
-};
-
-function transformStage(t: unknown): string {
-  const join = (sep: string) => `(($__l := [$map(($type($__v) = "array" ? $__v : [$__v]), function($x) { $string($x) })]; $count($__l) > 0 ? $join($__l, ${JSON.stringify(sep)})))`;
-  if (t === 'join') return join(', ');
-  if (t === 'first') return '($type($__v) = "array" ? $__v[0] : $__v)';
-  if (t === 'last') return '($type($__v) = "array" ? $__v[-1] : $__v)';
-  if (t === 'round') return each('$round($number($x), 0)');
-  if (typeof t === 'string') return each(TRANSFORMS[t as keyof typeof TRANSFORMS]);
-  const step = t as { join?: string; round?: number };
-  if (step.join !== undefined) return join(step.join);
-  return each(`$round($number($x), ${Number(step.round ?? 0)})`);
-}
-
 const FIXED_OFFSET = /^[+-]\d{4}$/;
 
-/** `format: {in?, out, timezone?}` (or just the out picture): parse with `in` (ISO when absent), print with `out`. */
+/** `format: {in?, out, timezone?}` (or just the out picture): parse with `in` (ISO when absent), print with `out`; JSONata over `$__v`. */
 function formatStage(format: unknown, src: MappingSource, path: Path, problems: SourceProblem[]): string | null {
   const f = typeof format === 'string' ? { out: format } : (format as { in?: string; out: string; timezone?: string });
   const before = problems.length;
@@ -217,7 +209,7 @@ function formatStage(format: unknown, src: MappingSource, path: Path, problems: 
   }
   if (problems.length > before) return null;
   const parse = f.in === undefined ? '$toMillis($__v)' : `$toMillis($__v, ${JSON.stringify(f.in)})`;
-  return `$__v := $exists($__v) ? (($__ms := $type($__v) = "number" ? $__v : ${parse}; $fromMillis($__ms, ${JSON.stringify(f.out)}${zone ? `, ${zone}` : ''})))`;
+  return `(($__ms := $type($__v) = "number" ? $__v : ${parse}; $fromMillis($__ms, ${JSON.stringify(f.out)}${zone ? `, ${zone}` : ''})))`;
 }
 
 const COMPONENTS = 'YMDdFWwXxHhPmsfZzCE';
@@ -307,7 +299,8 @@ function details(f: CompiledField, ctx: RenderContext, extra: Obj = {}): { desti
 
 async function evaluateField(f: CompiledField, p: ValuePipeline, ctx: RenderContext): Promise<unknown> {
   try {
-    return await evaluate(p.expr, ctx.meter, ctx.bindings);
+    const value = await evaluate(p.expr, ctx.meter, ctx.bindings);
+    return value === null && p.nullIsMissing ? undefined : value;
   } catch (err) {
     const failure: JsonataFailure = isJsonataFailure(err) ? err : { code: 'error', message: err instanceof Error ? err.message : String(err) };
     let where = f.where;
@@ -317,7 +310,9 @@ async function evaluateField(f: CompiledField, p: ValuePipeline, ctx: RenderCont
       if (pos) where = `${f.file}:${pos.line}:${pos.col}`;
     }
     const guard = failure.code === 'D1012' || failure.code === 'D1011' || failure.code === 'D2015' ? ' (a guardrail stopped it)' : '';
-    throw new MappingError(`destination "${ctx.destination}": field ${f.pointer} (${f.describe}) failed for meter ${ctx.meter.meter_id}: JSONata ${failure.code}: ${failure.message}${guard} [${where}]`, {
+    // Our own helpers' codes start with LC; JSONata's are its own (S0201, D3030, ...).
+    const cause = failure.code.startsWith('LC') ? failure.message : `JSONata ${failure.code}: ${failure.message}`;
+    throw new MappingError(`destination "${ctx.destination}": field ${f.pointer} (${f.describe}) failed for meter ${ctx.meter.meter_id}: ${cause}${guard} [${where}]`, {
       ...details(f, ctx),
       position: where,
       cause_code: failure.code,
@@ -330,7 +325,7 @@ async function missingMessage(f: CompiledField, ctx: RenderContext): Promise<str
   if (f.fields) return `${head} none of its fields has a value for meter ${ctx.meter.meter_id} [${f.where}]`;
   if (f.value?.source) {
     const raw = await evaluate(f.value.source, ctx.meter, ctx.bindings).catch(() => undefined);
-    if (raw !== undefined) return `${head} meter ${ctx.meter.meter_id} has ${JSON.stringify(raw)} at ${f.describe}, which map/format/transform turned into nothing [${f.where}]`;
+    if (raw !== undefined && !(raw === null && f.value.sourceNullIsMissing)) return `${head} meter ${ctx.meter.meter_id} has ${JSON.stringify(raw)} at ${f.describe}, which map/format/transform turned into nothing [${f.where}]`;
   }
   return f.describe === 'expr'
     ? `${head} its expression returned nothing for meter ${ctx.meter.meter_id} [${f.where}]`

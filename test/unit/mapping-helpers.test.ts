@@ -5,6 +5,7 @@ import { ValidationError } from '../../src/errors';
 import { toBoolean } from '../../src/mapping/expressions';
 import { meterViewFromJson } from '../../src/mapping/meter-file';
 import { parsePath, pathToJsonata } from '../../src/mapping/meter-paths';
+import { asNumber, asText, mapStep, roundHalfEven, transformStep } from '../../src/mapping/transforms';
 import { v1GetAnswer, v2DetailsGetAnswer, v2EnrollmentSearchAnswer } from '../fixtures/leap-examples';
 import { siteMeter } from '../helpers/destinations';
 
@@ -65,6 +66,21 @@ describe('mapping helpers', () => {
     assert.deepEqual(['false', 'NO', 'off', '0', '', 0, false].map(toBoolean), [false, false, false, false, false, false, false]);
     assert.throws(() => toBoolean('maybe'), /cannot read "maybe" as a boolean/);
     assert.throws(() => toBoolean(null), /cannot read null as a boolean/);
+  });
+
+  it('rounds half to even like JSONata, reads numbers strictly, and writes text like $string', () => {
+    assert.deepEqual([0.5, 1.5, 2.5, -2.5, 2.675].map((v) => roundHalfEven(v, 0)), [0, 2, 2, -2, 3]);
+    assert.deepEqual([1.25, 1.35, 2.345].map((v) => roundHalfEven(v, 1)), [1.2, 1.4, 2.3]);
+    assert.deepEqual([' 42 ', '-1.5e3', 7, true].map(asNumber), [42, -1500, 7, 1]);
+    assert.throws(() => asNumber('12abc'), /cannot read "12abc" as a number/);
+    assert.deepEqual([asText('a'), asText(1.5), asText(null), asText({ a: [1] })], ['a', '1.5', 'null', '{"a":[1]}']);
+  });
+
+  it('maps only the keys a map lists, never inherited ones', () => {
+    const map = mapStep({ ACTIVE: 'Enrolled', 'false': 'no' });
+    assert.deepEqual([map('ACTIVE'), map(false), map('constructor'), map('toString')], ['Enrolled', 'no', undefined, undefined]);
+    assert.deepEqual(map(['ACTIVE', 'OTHER']), ['Enrolled']);
+    assert.equal(transformStep({ join: '; ' })([]), undefined);
   });
 
   it('compiles paths to JSONata that keeps lists of objects as lists', () => {
