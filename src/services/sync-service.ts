@@ -138,6 +138,8 @@ interface UnitResult {
 }
 
 interface RunContext {
+  /** A dry run does all its work in this one transaction, rolled back at the end. */
+  tx?: Tx;
   runId: string | null;
   kind: SyncKind;
   dryRun: boolean;
@@ -221,6 +223,12 @@ export class SyncService {
 
   /** One pass: incremental from the cursors (or `since`), or a full reconcile of the whole portfolio. */
   async run(opts: SyncOptions): Promise<SyncResult> {
+    // A dry run is one transaction, rolled back: it sees its own writes, and none of them stays.
+    if (opts.dryRun) return this.deps.transactor.run((tx) => this.execute(opts, tx), { rollback: true, attempts: 1 });
+    return this.execute(opts, undefined);
+  }
+
+  private async execute(opts: SyncOptions, dryTx: Tx | undefined): Promise<SyncResult> {
     const { clock } = this.deps;
     const dryRun = Boolean(opts.dryRun);
     const started = clock.now();
@@ -253,7 +261,7 @@ export class SyncService {
 
     const streams = this.streams(opts.kind);
     const states = new Map<string, StreamState>();
-    for (const s of streams) states.set(s.name, await this.deps.state.get(s.name));
+    for (const s of streams) states.set(s.name, await this.deps.state.get(s.name, dryTx));
     // A stored position from an unfinished run of the same kind is resumed, not restarted.
     const resumable = since === null ? [...states.values()].find((st) => st.runId && st.runKind === opts.kind && (st.pageToken || st.streamDone)) : undefined;
     const resumedFrom = resumable?.runId ?? null;
@@ -274,7 +282,7 @@ export class SyncService {
       });
       opts.onStart?.(run);
     }
-    const ctx: RunContext = { runId: run?.id ?? null, kind: opts.kind, dryRun, origin: opts.kind === 'full' ? 'reconcile' : 'poll', signal: abort.signal, onEvent: opts.onEvent };
+    const ctx: RunContext = { tx: dryTx, runId: run?.id ?? null, kind: opts.kind, dryRun, origin: opts.kind === 'full' ? 'reconcile' : 'poll', signal: abort.signal, onEvent: opts.onEvent };
     const totals = { pages: 0, metersSeen: 0, metersChanged: 0, events: 0, archived: 0 };
     const log = this.log.child({ run_id: ctx.runId, kind: opts.kind, dry_run: dryRun });
     log.info(resumedFrom ? 'sync resuming an interrupted run' : 'sync started', { resumed_from: resumedFrom, since });
@@ -323,8 +331,7 @@ export class SyncService {
       // The run is complete: only now do the cursors move, all together.
       const finishedAt = clock.now();
       const cursors: Record<string, string | null> = {};
-      await this.deps.transactor.run(
-        async (tx) => {
+      await this.unit(ctx, async (tx) => {
           this.checkLease(ctx);
           for (const stream of streams) {
             const st = states.get(stream.name)!;
@@ -339,9 +346,7 @@ export class SyncService {
           if (run) {
             await this.deps.runs.finish(run.id, { status: 'succeeded', at: finishedAt, cursorTo: Object.values(cursors).reduce<string | null>((a, b) => maxInstant(a, b), null) }, tx);
           }
-        },
-        { rollback: dryRun },
-      );
+        });
       const durationMs = finishedAt.getTime() - started.getTime();
       log.info('sync finished', { ...totals, duration_ms: durationMs });
       return { runId: ctx.runId, kind: opts.kind, dryRun, resumedFrom, ...totals, durationMs, cursors };
@@ -358,6 +363,14 @@ export class SyncService {
       if (renewTimer) clearInterval(renewTimer);
       if (!dryRun) await this.deps.leases.release(SYNC_LEASE, this.deps.owner).catch(() => undefined);
     }
+  }
+
+  /**
+   * One unit of work: its own transaction (retried whole on a lock conflict), or, in a dry run,
+   * the run's single transaction, so later pages see what earlier ones would have written.
+   */
+  private unit<T>(ctx: RunContext, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return ctx.tx ? work(ctx.tx) : this.deps.transactor.run(work);
   }
 
   /** Stop before writing another page when the lease was lost or a shutdown began. */
@@ -413,7 +426,8 @@ export class SyncService {
    * lock conflict or a concurrent writer). `extra` runs inside the same transaction.
    */
   private async applyUnit(parts: PartUpdate[], ctx: RunContext, extra?: (tx: Tx, r: UnitResult) => Promise<void>): Promise<UnitResult> {
-    return this.deps.transactor.run(
+    return this.unit(
+      ctx,
       async (tx) => {
         this.checkLease(ctx);
         const now = this.deps.clock.now();
@@ -466,7 +480,6 @@ export class SyncService {
         if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
         return result;
       },
-      { rollback: ctx.dryRun },
     );
   }
 
@@ -519,7 +532,7 @@ export class SyncService {
     const limit = this.deps.settings.fillMissingPartsLimit;
     const total: UnitResult = { metersSeen: 0, metersChanged: 0, events: [] };
     if (limit <= 0) return total;
-    const incomplete = await this.deps.meters.incomplete(limit);
+    const incomplete = await this.deps.meters.incomplete(limit, ctx.tx);
     for (let i = 0; i < incomplete.length; i += 50) {
       const batch = incomplete.slice(i, i + 50);
       const parts: PartUpdate[] = [];
@@ -544,10 +557,9 @@ export class SyncService {
   private async archiveUnseen(epoch: Date, ctx: RunContext): Promise<UnitResult> {
     const total: UnitResult = { metersSeen: 0, metersChanged: 0, events: [] };
     for (;;) {
-      const gone = await this.deps.meters.unseenSince(epoch, 200);
+      const gone = await this.deps.meters.unseenSince(epoch, 200, ctx.tx);
       if (!gone.length) return total;
-      const r = await this.deps.transactor.run(
-        async (tx) => {
+      const r = await this.unit(ctx, async (tx) => {
           this.checkLease(ctx);
           const now = this.deps.clock.now();
           const writes: MeterWrite[] = [];
@@ -587,13 +599,9 @@ export class SyncService {
           if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 0, metersSeen: 0, metersChanged: writes.length, events: events.length });
           if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
           return { metersSeen: 0, metersChanged: writes.length, events };
-        },
-        { rollback: ctx.dryRun },
-      );
+        });
       total.metersChanged += r.metersChanged;
       total.events.push(...r.events);
-      // A dry run undoes its writes, so the same meters would come back forever.
-      if (ctx.dryRun) return total;
     }
   }
 

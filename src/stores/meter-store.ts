@@ -227,8 +227,8 @@ export class MeterStore {
   }
 
   /** Meters a full reconcile started at `epoch` did not see, not yet known to be gone. */
-  async unseenSince(epoch: Date, limit: number): Promise<StoredMeter[]> {
-    const rows = (await this.db('meters')
+  async unseenSince(epoch: Date, limit: number, trx: Knex | Knex.Transaction = this.db): Promise<StoredMeter[]> {
+    const rows = (await trx('meters')
       .select(COLUMNS)
       .where('last_seen_at', '<', toDbTime(epoch))
       .whereNull('missing_since')
@@ -238,8 +238,8 @@ export class MeterStore {
   }
 
   /** v2 meters read in one part only (their other part has not appeared in a search yet). */
-  async incomplete(limit: number): Promise<{ meterId: string; missing: 'details' | 'enrollment' }[]> {
-    const rows = (await this.db('meters')
+  async incomplete(limit: number, trx: Knex | Knex.Transaction = this.db): Promise<{ meterId: string; missing: 'details' | 'enrollment' }[]> {
+    const rows = (await trx('meters')
       .select('meter_id', 'details_json')
       .where({ source: 'v2' })
       .where((q) => q.whereNull('details_json').orWhereNull('enrollment_json'))
