@@ -5,6 +5,9 @@ import { migrateRollback } from './db/migrate';
 import type { MeterEvent } from './domain/events';
 import { LEAP_WEBHOOK_EVENT_TYPES } from './domain/leap-types';
 import { canonicalInstant } from './domain/timestamps';
+import { addDeliveryCommands } from './cli-deliveries';
+import { addMappingCommands } from './cli-mappings';
+import { addReceiverCommand } from './cli-receiver';
 import { AppError, ConfigError } from './errors';
 import { serve } from './main';
 import { openRuntime } from './runtime';
@@ -204,6 +207,9 @@ export function buildProgram(): Command {
       }
     });
 
+  addMappingCommands(program, configFile);
+  addDeliveryCommands(program, configFile);
+  addReceiverCommand(program);
   return program;
 }
 

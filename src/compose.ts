@@ -2,29 +2,44 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { LeapClient } from './clients/leap-client';
+import { WebhookSender } from './clients/webhook-sender';
 import type { Config } from './config/schema';
 import { configSecrets } from './config/load';
 import { createKnex } from './db/knex';
+import { ConfigError } from './errors';
 import { systemClock, type Clock } from './domain/clock';
 import { parseDuration } from './domain/duration';
 import { parseSchedule } from './domain/schedule';
 import { createApp } from './http/app';
 import { createLogger, type Logger, type Redactor } from './logger';
+import { DestinationRegistry } from './mapping/destinations';
+import { DeliveryAdminService } from './services/delivery-admin-service';
+import { DeliveryWorker } from './services/delivery-worker';
+import type { DestinationSource } from './services/destination-types';
 import { HealthService } from './services/health-service';
+import { OutboxService } from './services/outbox-service';
+import { ReplayService } from './services/replay-service';
 import { LeapEventService } from './services/leap-event-service';
 import { MeterQueryService } from './services/meter-query-service';
 import { SyncAdminService } from './services/sync-admin-service';
 import { SyncScheduler } from './services/sync-scheduler';
 import { SyncService, type EventSink } from './services/sync-service';
 import { DatabaseStore } from './stores/database-store';
+import { DeliveryStore } from './stores/delivery-store';
+import { DestinationStateStore } from './stores/destination-state-store';
 import { EventStore } from './stores/event-store';
 import { LeapEventStore } from './stores/leap-event-store';
 import { LeaseStore } from './stores/lease-store';
 import { MeterStore } from './stores/meter-store';
+import { ReplayJobStore } from './stores/replay-job-store';
 import { SyncRunStore } from './stores/sync-run-store';
 import { SyncStateStore } from './stores/sync-state-store';
 import { Transactor } from './stores/transaction';
+
+const DEFAULT_DESTINATIONS_DIR = 'config/destinations';
 
 export interface Overrides {
   logger: Logger;
@@ -36,6 +51,10 @@ export interface Overrides {
   sink: EventSink;
   /** How often the scheduler checks for due passes. */
   schedulerTickMs: number;
+  /** Destinations from somewhere else than the configured folder (tests). */
+  destinations: DestinationSource;
+  sender: WebhookSender;
+  random: () => number;
 }
 
 export interface Composed {
@@ -46,11 +65,28 @@ export interface Composed {
   owner: string;
   db: Knex;
   database: DatabaseStore;
-  stores: { meters: MeterStore; events: EventStore; state: SyncStateStore; runs: SyncRunStore; leases: LeaseStore; leapEvents: LeapEventStore };
+  stores: {
+    meters: MeterStore;
+    events: EventStore;
+    state: SyncStateStore;
+    runs: SyncRunStore;
+    leases: LeaseStore;
+    leapEvents: LeapEventStore;
+    deliveries: DeliveryStore;
+    destinationStates: DestinationStateStore;
+    replayJobs: ReplayJobStore;
+  };
   leap: LeapClient;
   sync: SyncService;
   scheduler: SyncScheduler;
   leapEvents: LeapEventService;
+  destinations: DestinationSource;
+  /** The folder-backed registry, when destinations come from config (reload on SIGHUP). */
+  registry: DestinationRegistry | null;
+  outbox: OutboxService;
+  worker: DeliveryWorker;
+  replays: ReplayService;
+  deliveryAdmin: DeliveryAdminService;
   health: HealthService;
   app: Express;
   /** Start background work: scheduled sync passes, unfinished Leap event refreshes. */
@@ -97,10 +133,72 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     runs: new SyncRunStore(db),
     leases: new LeaseStore(db),
     leapEvents: new LeapEventStore(db),
+    deliveries: new DeliveryStore(db),
+    destinationStates: new DestinationStateStore(db),
+    replayJobs: new ReplayJobStore(db),
   };
   const transactor = new Transactor(db);
   const ownsLeap = !overrides.leap;
   const leap = overrides.leap ?? leapClientFor(config, logger.child({ component: 'leap' }));
+
+  let registry: DestinationRegistry | null = null;
+  let destinations = overrides.destinations;
+  const destinationsDir = path.resolve(config.destinations.dir);
+  if (!destinations && config.destinations.dir === DEFAULT_DESTINATIONS_DIR && !existsSync(destinationsDir)) {
+    // The default folder is optional (a connector run from elsewhere); a folder named in config is not.
+    logger.warn('no destinations folder: events are stored but sent nowhere', { dir: destinationsDir });
+    destinations = { all: () => [], get: () => undefined };
+  }
+  if (!destinations) {
+    registry = new DestinationRegistry({ dir: destinationsDir, env: process.env, logger: logger.child({ component: 'destinations' }) });
+    const { problems } = registry.load();
+    if (problems.length) throw new ConfigError(problems, 'Invalid destination configuration');
+    destinations = registry;
+  }
+  const keepSecretsOutOfLogs = () => {
+    for (const d of registry?.all() ?? []) for (const v of d.sensitiveValues) redactor?.add(v);
+  };
+  keepSecretsOutOfLogs();
+  registry?.onChange(keepSecretsOutOfLogs);
+  const outbox = new OutboxService({ destinations, deliveries: stores.deliveries, clock, logger: logger.child({ component: 'outbox' }) });
+  const ownsSender = !overrides.sender;
+  const sender = overrides.sender ?? new WebhookSender();
+  const worker = new DeliveryWorker({
+    deliveries: stores.deliveries,
+    states: stores.destinationStates,
+    destinations,
+    sender,
+    clock,
+    logger: logger.child({ component: 'delivery' }),
+    owner,
+    settings: { pollMs: parseDuration(config.delivery.poll_interval), claimTtlMs: parseDuration(config.delivery.claim_ttl), flushMs: 20 },
+    random: overrides.random,
+  });
+  outbox.onEnqueued(() => worker.notify());
+  const replays = new ReplayService({
+    deliveries: stores.deliveries,
+    jobs: stores.replayJobs,
+    events: stores.events,
+    destinations,
+    clock,
+    logger: logger.child({ component: 'replay' }),
+    owner,
+    notify: () => worker.notify(),
+  });
+  const deliveryAdmin = new DeliveryAdminService({ deliveries: stores.deliveries, states: stores.destinationStates, destinations, clock, logger: logger.child({ component: 'destinations' }), notify: () => worker.notify() });
+  // Bulk replays run in the background here, one runner at a time; any replica may pick a job up.
+  let replayRun: Promise<number> | null = null;
+  const runReplayJobs = () => {
+    replayRun ??= replays
+      .runPending()
+      .catch((err: unknown) => {
+        logger.error('bulk replay stopped', { err: err instanceof Error ? err.message : String(err) });
+        return 0;
+      })
+      .finally(() => {
+        replayRun = null;
+      });
+  };
 
   const sync = new SyncService({
     leap,
@@ -115,7 +213,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       fillMissingPartsLimit: config.sync.fill_missing_parts_limit,
     },
     owner,
-    sink: overrides.sink,
+    sink: overrides.sink ?? outbox,
   });
   const scheduler = new SyncScheduler({
     sync,
@@ -142,7 +240,11 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     leapEvents,
     syncAdmin: new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler }),
     meters: new MeterQueryService({ meters: stores.meters, events: stores.events, sync }),
+    deliveryAdmin,
+    replays,
+    startReplayJobs: runReplayJobs,
   });
+  let replayTimer: NodeJS.Timeout | null = null;
 
   return {
     config,
@@ -157,16 +259,34 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     sync,
     scheduler,
     leapEvents,
+    destinations,
+    registry,
+    outbox,
+    worker,
+    replays,
+    deliveryAdmin,
     health,
     app,
     async start() {
       if (config.sync.enabled) scheduler.start();
       const resumed = await leapEvents.resume();
       if (resumed) logger.info('resuming refreshes for Leap events received before a restart', { events: resumed });
+      if (config.delivery.enabled) {
+        worker.start();
+        runReplayJobs();
+        replayTimer = setInterval(runReplayJobs, 10_000);
+        replayTimer.unref();
+      }
+      if (config.destinations.watch) registry?.watch();
     },
     async close() {
+      if (replayTimer) clearInterval(replayTimer);
+      registry?.close();
       await scheduler.stop();
       await leapEvents.stop();
+      await worker.stop();
+      await replayRun;
+      if (ownsSender) await sender.close();
       if (ownsLeap) await leap.close();
       if (ownsDb) await db.destroy();
     },

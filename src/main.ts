@@ -66,6 +66,11 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // SIGHUP reloads the destination files; a bad edit is reported and the last good version stays.
+    process.on('SIGHUP', () => {
+      const r = composed.registry?.reload();
+      log.info('SIGHUP: destinations reloaded', { changed: r?.changed ?? [], problems: r?.problems.length ?? 0 });
+    });
     process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { err: reason }));
   }
   return { composed, server, url, stop };

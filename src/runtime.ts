@@ -28,6 +28,12 @@ export async function withDemoLeap(config: Readonly<Config>): Promise<{ config: 
   return { config: deepFreeze(demo), simulator };
 }
 
+/** For commands that never call Leap: a stand-in key keeps the client constructible; it is never sent. */
+function withoutLeap(config: Readonly<Config>): Readonly<Config> {
+  if (config.leap.api_key) return config;
+  return deepFreeze({ ...structuredClone(config as Config), leap: { ...structuredClone(config.leap as Config['leap']), api_key: 'unused-by-this-command' } });
+}
+
 export function demoLine(config: Readonly<Config>, simulator: RunningSimulator): string {
   const s = config.simulator;
   return `No LEAP_API_KEY set: using the built-in Leap simulator at ${simulator.url} (${s.meters} meters, seed ${s.seed}, Leap API ${config.leap.api_version}); data in ${config.database.url}. Set LEAP_API_KEY to talk to Leap.`;
@@ -38,12 +44,14 @@ export interface OpenOptions extends LoadConfigOptions {
   overrides?: Partial<Overrides>;
   /** Tell the user about the demo simulator (serve and sync do). */
   announce?: (line: string, logger: Logger) => void;
+  /** False for commands that never call Leap (support commands): no demo simulator is started for them. */
+  needsLeap?: boolean;
 }
 
 /** Config → (demo simulator) → compose → migrate when configured to, or insist the schema is current. */
 export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const loaded = opts.config ?? loadConfig(opts).config;
-  const { config, simulator } = await withDemoLeap(loaded);
+  const { config, simulator } = opts.needsLeap === false ? { config: withoutLeap(loaded), simulator: null } : await withDemoLeap(loaded);
   const composed = compose(config, opts.overrides);
   const close = async () => {
     await composed.close();

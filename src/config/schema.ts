@@ -15,6 +15,16 @@ export interface Config {
   api: ApiConfig;
   leap_events: LeapEventsConfig;
   destinations: DestinationsConfig;
+  delivery: DeliveryConfig;
+}
+
+export interface DeliveryConfig {
+  /** Run delivery workers inside `serve`. */
+  enabled: boolean;
+  /** How often an idle worker looks for due deliveries (new work wakes it at once in-process). */
+  poll_interval: string;
+  /** A claimed delivery returns to the queue if its worker has not answered for this long. */
+  claim_ttl: string;
 }
 
 export interface DestinationsConfig {
@@ -229,6 +239,16 @@ export const configSchema = {
       properties: {
         dir: { type: 'string', minLength: 1, default: 'config/destinations' },
         watch: { type: 'boolean', default: true },
+      },
+    },
+    delivery: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        poll_interval: { ...duration, default: '500ms' },
+        claim_ttl: { ...duration, default: '2m' },
       },
     },
   },

@@ -4,9 +4,12 @@ import type { Logger } from '../logger';
 import type { HealthService } from '../services/health-service';
 import type { LeapEventService } from '../services/leap-event-service';
 import type { MeterQueryService } from '../services/meter-query-service';
+import type { DeliveryAdminService } from '../services/delivery-admin-service';
+import type { ReplayService } from '../services/replay-service';
 import type { SyncAdminService } from '../services/sync-admin-service';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { requestContext } from './request-context';
+import { adminDeliveryRoutes } from './routes/admin-deliveries';
 import { adminSyncRoutes } from './routes/admin-sync';
 import { healthRoutes } from './routes/health';
 import { leapEventRoutes } from './routes/leap-events';
@@ -20,6 +23,10 @@ export interface AppDeps {
   leapEvents: LeapEventService;
   syncAdmin: SyncAdminService;
   meters: MeterQueryService;
+  deliveryAdmin: DeliveryAdminService;
+  replays: ReplayService;
+  /** Start running bulk replay jobs in the background. */
+  startReplayJobs: () => void;
 }
 
 /** The HTTP surface. Pure wiring: every route calls a service; errors end in one handler. */
@@ -34,6 +41,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(leapEventRoutes(deps.leapEvents));
   app.use(adminSyncRoutes(deps.apiKeys, deps.syncAdmin));
   app.use(partnerMeterRoutes(deps.apiKeys, deps.meters));
+  app.use(adminDeliveryRoutes(deps.apiKeys, deps.deliveryAdmin, deps.replays, deps.startReplayJobs));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

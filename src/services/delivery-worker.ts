@@ -53,6 +53,8 @@ export class DeliveryWorker {
   private flushing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private lastReap = 0;
+  /** A cycle is between claiming and dispatching: its deliveries are in neither the DB queue nor `sends`. */
+  private cycling = false;
   readonly counters: WorkerCounters = { sent: 0, delivered: 0, retried: 0, dead: 0, throttled: 0, pausedDestinations: 0, resumedDestinations: 0 };
 
   constructor(
@@ -97,7 +99,7 @@ export class DeliveryWorker {
       await Promise.allSettled([...this.sends]);
       await this.flush();
       const next = await this.deps.deliveries.nextDueAt();
-      const busy = this.sends.size > 0 || this.results.length > 0;
+      const busy = this.cycling || this.sends.size > 0 || this.results.length > 0;
       if (!busy && (!next || next.getTime() > this.deps.clock.now().getTime())) return;
       if (Date.now() > until) throw new Error('delivery worker did not drain in time');
       this.notify();
@@ -108,10 +110,13 @@ export class DeliveryWorker {
   private async run(): Promise<void> {
     while (this.running) {
       let worked = false;
+      this.cycling = true;
       try {
         worked = await this.cycle();
       } catch (err) {
         this.deps.logger.error('delivery cycle failed', { err: errorMessage(err) });
+      } finally {
+        this.cycling = false;
       }
       if (!this.running) break;
       if (!worked && !this.woken) {
