@@ -463,7 +463,8 @@ export class LeapClient {
     }
     const { status, text } = outcome;
     if (status >= 200 && status < 300) {
-      if (text.trim() === '') {
+      // Only a short body can be blank; trimming a megabyte page would copy it.
+      if (text.length < 64 && text.trim() === '') {
         if (spec.method === 'DELETE') return { done: true, value: undefined };
         this.counters.malformedResponses += 1;
         return { done: false, failure: { kind: 'malformed', status, cause: `HTTP ${status} with an empty body`, problems: [{ pointer: '', message: 'is empty, expected JSON' }] } };

@@ -43,14 +43,12 @@ export function sha256Hex(text: string): string {
 }
 
 /**
- * Sort items whose order carries no meaning. Objects we build ourselves have a fixed key order,
- * so plain JSON text orders them; Leap's own objects go through the canonical form.
+ * Sort items whose order carries no meaning, by a key: a cheap identifying key where the caller
+ * has one (ties are broken by the full JSON text), Leap's own objects by their canonical form.
  */
-export function sortCanonical<T>(items: readonly T[], keyOrderFixed = false): T[] {
+export function sortCanonical<T>(items: readonly T[], key?: (item: T) => string): T[] {
   if (items.length < 2) return [...items];
-  const key = keyOrderFixed ? (v: T) => JSON.stringify(v) : canonicalJson;
-  return items
-    .map((item) => ({ item, key: key(item) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map((e) => e.item);
+  const keyed = items.map((item) => ({ item, key: key ? key(item) : canonicalJson(item), full: '' }));
+  const full = (e: { item: T; full: string }) => (e.full ||= JSON.stringify(e.item));
+  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : key ? (full(a) < full(b) ? -1 : full(a) > full(b) ? 1 : 0) : 0)).map((e) => e.item);
 }

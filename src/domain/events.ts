@@ -1,4 +1,3 @@
-import { canonicalJson } from './canonical-json';
 import type { Meter } from './meter';
 
 /** Every event the connector emits; names follow Leap's own where Leap has one. */
@@ -84,7 +83,28 @@ function walk(a: unknown, b: unknown, path: string, out: Change[], top = false):
     if (isObj(b) && (a === null || a === undefined)) return walk({}, b, path, out);
     if (isObj(a) && (b === null || b === undefined)) return walk(a, {}, path, out);
   }
-  if (canonicalJson(a ?? null) !== canonicalJson(b ?? null)) out.push({ path, from: a ?? null, to: b ?? null });
+  if (!deepEqual(a ?? null, b ?? null)) out.push({ path, from: a ?? null, to: b ?? null });
+}
+
+/** Structural equality, ignoring key order; a key set to undefined counts as absent. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    n += 1;
+    if (y[k] === undefined || !deepEqual(x[k], y[k])) return false;
+  }
+  for (const k in y) if (y[k] !== undefined) n -= 1;
+  return n === 0;
 }
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}.`);

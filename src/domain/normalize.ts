@@ -57,9 +57,16 @@ function laterInstant(a: string | undefined | null, b: string | undefined | null
   return ca >= cb ? a : b;
 }
 
+/** A detail section as Leap sent it (shared with the raw part, never mutated). */
 function section(v: unknown): Obj | null {
-  return isObj(v) ? { ...v } : null;
+  return isObj(v) ? v : null;
 }
+
+/** Sort keys for the arrays normalization puts in order; the full text breaks ties. */
+const actionKey = (a: RequiredAction) => `${a.code}|${a.program_identifier ?? ''}|${a.delivery_period ?? ''}|${a.type ?? ''}|${a.deadline ?? ''}`;
+const programKey = (p: ProgramEnrollment) => `${p.program_identifier}|${p.delivery_period ?? ''}|${p.starts_at ?? ''}`;
+const periodKey = (p: ParticipationPeriod) => `${p.starts_at ?? ''}|${p.preference}|${p.ends_at ?? ''}`;
+const deadlineKey = (d: { deadline: string | null; activation: string | null }) => `${d.deadline ?? ''}|${d.activation ?? ''}`;
 
 function normalizeSite(site: Obj | null): Obj | null {
   if (!site || !Array.isArray(site.site_devices)) return site;
@@ -81,7 +88,7 @@ function extraFields(...parts: (Obj | null)[]): Obj {
   const out: Obj = {};
   for (const part of parts) {
     if (!part) continue;
-    for (const [k, v] of Object.entries(part)) if (!KNOWN_V2.has(k)) out[k] = v;
+    for (const k in part) if (!KNOWN_V2.has(k)) out[k] = part[k];
   }
   return out;
 }
@@ -111,7 +118,7 @@ function toProgram(p: LeapProgramEnrollment): ProgramEnrollment {
         deadline: time(d?.enrollment_deadline_date_time),
         activation: time(d?.activation_date_time),
       })),
-      true,
+      deadlineKey,
     ),
   };
 }
@@ -135,18 +142,18 @@ function currentPreference(periods: ParticipationPeriod[]): ParticipationPrefere
 function v2Enrollment(e: LeapMeterEnrollment): MeterEnrollment {
   const partner = (Array.isArray(e.required_actions?.partner) ? e.required_actions.partner : []).map(toAction);
   const leap = (Array.isArray(e.required_actions?.leap) ? e.required_actions.leap : []).map(toAction);
-  const periods = sortCanonical((Array.isArray(e.participation_preferences) ? e.participation_preferences : []).map(toPeriod), true).sort((a, b) =>
+  const periods = sortCanonical((Array.isArray(e.participation_preferences) ? e.participation_preferences : []).map(toPeriod), periodKey).sort((a, b) =>
     (a.starts_at ?? '').localeCompare(b.starts_at ?? ''),
   );
   return {
     status: e.global_enrollment_status as EnrollmentStatus,
     status_v1: null,
     partner_action_required: partner.length > 0,
-    partner_actions: sortCanonical(partner, true),
-    leap_actions: sortCanonical(leap, true),
+    partner_actions: sortCanonical(partner, actionKey),
+    leap_actions: sortCanonical(leap, actionKey),
     participation_preference: currentPreference(periods),
     participation_periods: periods,
-    programs: sortCanonical(e.program_enrollment.map(toProgram), true),
+    programs: sortCanonical(e.program_enrollment.map(toProgram), programKey),
     window: null,
   };
 }
@@ -288,8 +295,8 @@ export function normalizeV1(raw: LeapV1Meter): Meter {
       status_v1: str(enrollmentObj.status),
       partner_action_required: actionRequired && reasons.length > 0,
       // ActionRequired reasons are the partner's to act on; other statuses' reasons explain Leap's side.
-      partner_actions: actionRequired ? sortCanonical(reasons, true) : [],
-      leap_actions: actionRequired ? [] : sortCanonical(reasons, true),
+      partner_actions: actionRequired ? sortCanonical(reasons, actionKey) : [],
+      leap_actions: actionRequired ? [] : sortCanonical(reasons, actionKey),
       participation_preference: preference,
       participation_periods: preference ? [{ preference, starts_at: null, ends_at: null, reason: null }] : [],
       programs: [],

@@ -78,10 +78,17 @@ function utc(year: number, monthIndex: number, day: number, hour: number, minute
 }
 
 /** The ISO string (millisecond precision) partners and our API show, or null when unparseable. */
+const isoCache = new Map<string, string | null>();
+
 export function toIsoMillis(value: unknown): string | null {
   if (typeof value !== 'string' || value === '') return null;
+  const hit = isoCache.get(value);
+  if (hit !== undefined) return hit;
   const parsed = parseLeapInstant(value);
-  return parsed ? new Date(parsed.ms).toISOString() : null;
+  const iso = parsed ? new Date(parsed.ms).toISOString() : null;
+  if (isoCache.size >= CACHE_LIMIT) isoCache.clear();
+  isoCache.set(value, iso);
+  return iso;
 }
 
 /** Canonical nine-digit form of an instant, for cursors and ordering. */

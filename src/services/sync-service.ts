@@ -5,7 +5,8 @@ import type { Clock } from '../domain/clock';
 import { deriveEvents, meterView, type MeterEvent, type PendingEvent } from '../domain/events';
 import type { LeapMeterDetails, LeapMeterEnrollment, LeapPage, LeapV1Meter } from '../domain/leap-types';
 import type { Meter, MeterRaw } from '../domain/meter';
-import { meterContentHash, normalizeV1, normalizeV2 } from '../domain/normalize';
+import { normalizeV1, normalizeV2 } from '../domain/normalize';
+import { sha256Hex } from '../domain/canonical-json';
 import { canonicalInstant, instantToWire, shiftInstant } from '../domain/timestamps';
 import { AppError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
@@ -151,15 +152,54 @@ interface RunContext {
 const audit = (item: Record<string, unknown>): Record<string, unknown> =>
   item.audit !== null && typeof item.audit === 'object' ? (item.audit as Record<string, unknown>) : {};
 
+/** A raw part as stored (its JSON text, as Leap sent it) and its hash without the times Leap bumps on every touch. */
+export interface SerializedPart {
+  json: string;
+  hash: string;
+}
+
+const serializedParts = new WeakMap<object, SerializedPart>();
+
 /**
- * Hash of a raw part as Leap sent it, minus the time Leap bumps on every touch. Equal hashes
- * mean nothing to compare; unequal ones fall through to the full normalized comparison.
+ * Serialize a raw part once: the text is stored, and its hash (minus `updated_at` /
+ * `date_last_modified`, whose values are cut out of the same text) tells whether anything else
+ * changed. Equal hashes mean nothing to compare; unequal ones go to the normalized comparison.
  */
+export function serializePart(part: Record<string, unknown>): SerializedPart {
+  const cached = serializedParts.get(part);
+  if (cached) return cached;
+  const json = JSON.stringify(part);
+  // Cut the volatile values out of the hashed text without copying it: hash the pieces around them.
+  const cuts: [number, number][] = [];
+  for (const [key, value] of [
+    ['updated_at', audit(part).updated_at],
+    ['date_last_modified', part.date_last_modified],
+  ] as const) {
+    if (typeof value !== 'string') continue;
+    const needle = `"${key}":${JSON.stringify(value)}`;
+    const at = json.indexOf(needle);
+    if (at >= 0) cuts.push([at, at + needle.length]);
+  }
+  cuts.sort((a, b) => a[0] - b[0]);
+  const h = createHash('sha1');
+  let from = 0;
+  for (const [start, end] of cuts) {
+    h.update(json.slice(from, start));
+    from = end;
+  }
+  h.update(json.slice(from));
+  const out = { json, hash: h.digest('hex') };
+  serializedParts.set(part, out);
+  return out;
+}
+
 export function rawPartHash(part: Record<string, unknown> | null): string | null {
-  if (!part) return null;
-  const copy: Record<string, unknown> = { ...part, date_last_modified: undefined };
-  if (part.audit && typeof part.audit === 'object') copy.audit = { ...(part.audit as Record<string, unknown>), updated_at: undefined };
-  return createHash('sha1').update(JSON.stringify(copy)).digest('hex');
+  return part ? serializePart(part).hash : null;
+}
+
+/** The meter's content as Leap sent it, without volatile times; `gone` marks a meter a reconcile archived. */
+function contentHash(detailsHash: string | null, enrollmentHash: string | null, gone: boolean): string {
+  return sha256Hex(`${detailsHash ?? ''}:${enrollmentHash ?? ''}${gone ? ':gone' : ''}`);
 }
 
 function maxInstant(a: string | null, b: string | null): string | null {
@@ -489,8 +529,12 @@ export class SyncService {
     const raw: MeterRaw = v1
       ? { details: null, enrollment: null, v1: part.v1! }
       : { details: part.details ?? stored?.raw.details ?? null, enrollment: part.enrollment ?? stored?.raw.enrollment ?? null, v1: null };
-    const detailsHash = v1 ? rawPartHash(raw.v1) : rawPartHash(raw.details);
-    const enrollmentHash = v1 ? null : rawPartHash(raw.enrollment);
+    // Parts read now are serialized once; a part not re-read keeps the stored text and hash.
+    const readDetails = v1 ? part.v1! : part.details;
+    const d = readDetails ? serializePart(readDetails) : stored && !v1 ? { json: stored.rawText.details, hash: stored.detailsHash } : { json: null, hash: null };
+    const e = v1 ? { json: null, hash: null } : part.enrollment ? serializePart(part.enrollment) : stored ? { json: stored.rawText.enrollment, hash: stored.enrollmentHash } : { json: null, hash: null };
+    const detailsHash = d.hash;
+    const enrollmentHash = e.hash;
     if (stored && !stored.missingSince && stored.source === (v1 ? 'v1' : 'v2') && stored.detailsHash === detailsHash && stored.enrollmentHash === enrollmentHash) return null;
 
     const after = this.normalize(raw);
@@ -505,9 +549,12 @@ export class SyncService {
         meter: after,
         detailsHash,
         enrollmentHash,
-        contentHash: meterContentHash(after),
+        detailsJson: d.json,
+        enrollmentJson: e.json,
+        contentHash: contentHash(detailsHash, enrollmentHash, false),
         leapUpdatedAt: after.updated_at ? canonicalInstant(leapUpdatedRaw(raw) ?? after.updated_at) : null,
         expectedSequence: stored ? stored.sequence : null,
+        previousChangedAt: stored?.lastChangedAt ?? null,
         sequence: seq + events.length,
         changed,
         missingSince: null,
@@ -572,9 +619,12 @@ export class SyncService {
               meter: archived,
               detailsHash: s.detailsHash,
               enrollmentHash: s.enrollmentHash,
-              contentHash: meterContentHash(archived),
+              detailsJson: s.rawText.details,
+              enrollmentJson: s.rawText.enrollment,
+              contentHash: contentHash(s.detailsHash, s.enrollmentHash, true),
               leapUpdatedAt: s.leapUpdatedAt,
               expectedSequence: s.sequence,
+              previousChangedAt: s.lastChangedAt,
               sequence: s.sequence + (emit ? 1 : 0),
               changed: true,
               missingSince: now,

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { fromDbBool, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime, toDbTimeOrNull } from '../db/dialect';
+import { dialectOf, fromDbBool, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbTime, toDbTimeOrNull } from '../db/dialect';
 import type { GroupAssignment, Meter, MeterRaw } from '../domain/meter';
 import { AppError } from '../errors';
 
@@ -8,6 +8,8 @@ export interface StoredMeter {
   meterId: string;
   source: 'v1' | 'v2';
   raw: MeterRaw;
+  /** The raw parts' JSON text as stored (v1: in `details`), so an unchanged part is not serialized again. */
+  rawText: { details: string | null; enrollment: string | null };
   detailsHash: string | null;
   enrollmentHash: string | null;
   contentHash: string;
@@ -25,10 +27,15 @@ export interface MeterWrite {
   meter: Meter;
   detailsHash: string | null;
   enrollmentHash: string | null;
+  /** The raw parts' JSON text (v1: the meter in `detailsJson`). */
+  detailsJson: string | null;
+  enrollmentJson: string | null;
   contentHash: string;
   leapUpdatedAt: string | null;
-  /** The sequence read before the change; null for a meter not stored yet. Guards against a concurrent writer. */
+  /** The sequence read before the change; null for a meter not stored yet (then inserting is the guard). */
   expectedSequence: number | null;
+  /** When the meter last changed, kept when this write changes nothing a partner sees. */
+  previousChangedAt: Date | null;
   sequence: number;
   /** The normalized meter changed (not only a raw part or its hash). */
   changed: boolean;
@@ -86,6 +93,11 @@ const COLUMNS = [
   'missing_since',
 ];
 
+function textOf(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+}
+
 function toStored(row: MeterRow): StoredMeter {
   const source = row.source === 'v1' ? 'v1' : 'v2';
   const details = fromDbJson<Record<string, unknown>>(row.details_json);
@@ -93,6 +105,7 @@ function toStored(row: MeterRow): StoredMeter {
     meterId: row.meter_id,
     source,
     raw: source === 'v1' ? { details: null, enrollment: null, v1: details } : { details, enrollment: fromDbJson<Record<string, unknown>>(row.enrollment_json), v1: null },
+    rawText: { details: textOf(row.details_json), enrollment: textOf(row.enrollment_json) },
     detailsHash: row.details_hash,
     enrollmentHash: row.enrollment_hash,
     contentHash: row.content_hash,
@@ -122,8 +135,8 @@ function columnsOf(w: MeterWrite): Record<string, unknown> {
     is_archived: toDbBool(m.is_archived),
     leap_created_at: toDbTimeOrNull(m.created_at && !Number.isNaN(Date.parse(m.created_at)) ? m.created_at : null),
     leap_updated_at: w.leapUpdatedAt,
-    details_json: toDbJson(m.source === 'v1' ? m.raw.v1 : m.raw.details),
-    enrollment_json: toDbJson(m.raw.enrollment),
+    details_json: w.detailsJson,
+    enrollment_json: w.enrollmentJson,
     details_hash: w.detailsHash,
     enrollment_hash: w.enrollmentHash,
     content_hash: w.contentHash,
@@ -131,6 +144,32 @@ function columnsOf(w: MeterWrite): Record<string, unknown> {
     missing_since: toDbTimeOrNull(w.missingSince),
   };
 }
+
+/** Everything a re-read may change; first_seen_at stays as it was. */
+const UPSERT_COLUMNS = [
+  'source',
+  'partner_reference',
+  'transmission_region',
+  'meter_type',
+  'customer_classification',
+  'utility_name',
+  'customer_group',
+  'enrollment_status',
+  'participation_preference',
+  'partner_action_required',
+  'is_archived',
+  'leap_created_at',
+  'leap_updated_at',
+  'details_json',
+  'enrollment_json',
+  'details_hash',
+  'enrollment_hash',
+  'content_hash',
+  'sequence',
+  'missing_since',
+  'last_seen_at',
+  'last_changed_at',
+];
 
 function assignmentRows(meterId: string, groups: GroupAssignment[]): Record<string, unknown>[] {
   return groups.map((g) => ({
@@ -176,8 +215,11 @@ export class MeterStore {
   async getHeads(ids: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter>> {
     const out = new Map<string, StoredMeter>();
     const cols = COLUMNS.filter((c) => c !== 'details_json' && c !== 'enrollment_json');
+    const lock = trx !== this.db && dialectOf(this.db) === 'mysql';
     for (const part of chunks([...new Set(ids)], 500)) {
-      const rows = (await trx('meters').select(cols).whereIn('meter_id', part)) as MeterRow[];
+      const q = trx('meters').select(cols).whereIn('meter_id', part);
+      // In a transaction on MySQL the rows stay locked until it commits: the write that follows is safe.
+      const rows = (await (lock ? q.forUpdate() : q)) as MeterRow[];
       for (const row of rows) out.set(row.meter_id, toStored({ ...row, details_json: null, enrollment_json: null }));
     }
     return out;
@@ -206,11 +248,17 @@ export class MeterStore {
         throw err;
       }
     }
-    for (const w of updates) {
-      const n = await trx('meters')
-        .where({ meter_id: w.meter.meter_id, sequence: w.expectedSequence })
-        .update({ ...columnsOf(w), last_seen_at: at, ...(w.changed ? { last_changed_at: at } : {}) });
-      if (n !== 1) throw new ConcurrentMeterChangeError(w.meter.meter_id);
+    // Existing rows were read in this transaction with getHeads, locked on MySQL (FOR UPDATE) and
+    // serialized on SQLite, so nobody changed them since: one multi-row upsert per chunk writes them.
+    for (const part of chunks(updates, 100)) {
+      const rows = part.map((w) => ({
+        meter_id: w.meter.meter_id,
+        ...columnsOf(w),
+        first_seen_at: at,
+        last_seen_at: at,
+        last_changed_at: w.changed || !w.previousChangedAt ? at : toDbTime(w.previousChangedAt),
+      }));
+      await trx('meters').insert(rows).onConflict('meter_id').merge(UPSERT_COLUMNS);
     }
     const changedIds = new Set(writes.filter((w) => w.changed || w.expectedSequence === null).map((w) => w.meter.meter_id));
     for (const part of chunks(updates.filter((w) => w.changed).map((w) => w.meter.meter_id), 500)) {
