@@ -281,7 +281,7 @@ export class DeliveryStore {
   /** The oldest due delivery of a destination, claimed, to probe it while paused. */
   async claimProbe(destination: string, owner: string, now: Date, claimTtlMs: number): Promise<Delivery | undefined> {
     // Held deliveries of a paused destination are waiting whatever their time: take the first in order.
-    const [d] = await this.claimDue(destination, owner, 1, now, claimTtlMs, new Date(8.64e15));
+    const [d] = await this.claimDue(destination, owner, 1, now, claimTtlMs, new Date('9999-12-31T23:59:59.999Z'));
     return d;
   }
 
