@@ -73,8 +73,10 @@ export function createApp(sim: Simulator): Express {
       jsonParser(req, res, (err?: unknown) => resolve(err ?? null));
     });
 
-  const send = (res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void => {
-    let text = JSON.stringify(body);
+  const send = (res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void => sendText(res, status, JSON.stringify(body), headers);
+  /** Sends JSON text as it is (meter views and search pages are rendered as text), or mangled by an injected fault. */
+  const sendText = (res: Response, status: number, json: string, headers: Record<string, string> = {}): void => {
+    let text = json;
     const mangle = locals(res).mangle;
     if (status === 200 && mangle === 'malformedJson') {
       // A stray brace before the object: what a broken proxy or serializer produces; never valid JSON.
@@ -164,14 +166,12 @@ export function createApp(sim: Simulator): Express {
   });
 
   // ---- Meters API v2 ----
-  const v2Search = (kind: SearchKind, render: (i: number) => Record<string, unknown>) => (req: Request, res: Response) => {
+  const v2Search = (kind: SearchKind) => (req: Request, res: Response) => {
     const parsed = readV2Search(req.body);
     if (!parsed.ok) return metersError(res, 400, 'Invalid request body', parsed.errors);
     const out = sim.search(kind, parsed.request);
     if (!out.ok) return metersError(res, 400, out.title, out.details);
-    const body: Record<string, unknown> = { meters: out.indices.map(render) };
-    if (out.nextPageToken) body.next_page_token = out.nextPageToken;
-    send(res, 200, body);
+    sendText(res, 200, sim.pageText(kind, out.indices, out.nextPageToken));
   };
   const meterIndex = (res: Response, id: string): number => {
     if (!UUID_PATTERN.test(id)) {
@@ -182,15 +182,15 @@ export function createApp(sim: Simulator): Express {
     if (i < 0) metersError(res, 404, 'Meter not found', { meter_id: id });
     return i;
   };
-  app.post('/v2/meters/search', v2Search('d', (i) => sim.renderer.details(i)));
-  app.post('/v2/meters/enrollments/search', v2Search('e', (i) => sim.renderer.enrollment(i)));
+  app.post('/v2/meters/search', v2Search('d'));
+  app.post('/v2/meters/enrollments/search', v2Search('e'));
   app.get('/v2/meters/:meter_id/enrollments', (req, res) => {
     const i = meterIndex(res, req.params.meter_id);
-    if (i >= 0) send(res, 200, sim.renderer.enrollment(i));
+    if (i >= 0) sendText(res, 200, sim.renderer.enrollmentJson(i));
   });
   app.get('/v2/meters/:meter_id', (req, res) => {
     const i = meterIndex(res, req.params.meter_id);
-    if (i >= 0) send(res, 200, sim.renderer.details(i));
+    if (i >= 0) sendText(res, 200, sim.renderer.detailsJson(i));
   });
 
   // ---- Meters API v1 (deprecated, still served) ----
@@ -205,13 +205,12 @@ export function createApp(sim: Simulator): Express {
     if (!parsed.ok) return metersError(res, 400, 'Invalid request body', parsed.errors);
     const out = sim.search('1', parsed.request);
     if (!out.ok) return metersError(res, 400, out.title, out.details);
-    const now = sim.now().getTime();
-    send(res, 200, { results: out.indices.map((i) => sim.renderer.v1(i, now)), next_page_token: out.nextPageToken ?? null });
+    sendText(res, 200, sim.pageText('1', out.indices, out.nextPageToken));
   });
   app.get('/v1.1/account/:account_id/meters/:meter_id', (req, res) => {
     if (!accountOk(req, res)) return;
     const i = meterIndex(res, req.params.meter_id);
-    if (i >= 0) send(res, 200, sim.renderer.v1(i, sim.now().getTime()));
+    if (i >= 0) sendText(res, 200, sim.renderer.v1Json(i, sim.now().getTime()));
   });
 
   // ---- Webhook Subscription API v1.1 ----

@@ -2,25 +2,19 @@
  * What a meter looks like beyond its evolving state: customer, address, device, utility numbers.
  * Derived on demand from (seed, meter index, edit counters) so none of it is stored.
  */
-import {
-  CLASSIFICATIONS,
-  COMPANIES,
-  DEVICE_MODELS,
-  EMAIL_DOMAINS,
-  FIRST_NAMES,
-  INSTALLERS,
-  LAST_NAMES,
-  OFFERINGS,
-  STREETS,
-  TITLES,
-  UNITS,
-  UTILITY_REFS,
-  type City,
-  type DeviceModel,
-} from './catalog';
-import { hash32, Rng, salt } from './random';
-import { kindClassification, type MeterStore } from './state';
-import { DAY_MS, formatDay } from './time';
+import type { City, DeviceModel } from './catalog';
+import * as catalog from './catalog';
+import * as random from './random';
+import type { MeterStore } from './state';
+import * as state from './state';
+import * as time from './time';
+
+// Imported bindings, read once: under tsx (esbuild's CommonJS output) every use of an imported
+// name is a getter call, and these are used for every field of every meter rendered.
+const { CLASSIFICATIONS, COMPANIES, DEVICE_MODELS, EMAIL_DOMAINS, FIRST_NAMES, INSTALLERS, LAST_NAMES, OFFERINGS, STREETS, TITLES, UNITS, UTILITY_REFS } = catalog;
+const { hash32, Rng, salt } = random;
+const { kindClassification } = state;
+const { DAY_MS, formatDay } = time;
 
 const S_PERSON = salt('profile-person');
 const S_ADDRESS = salt('profile-address');
@@ -35,21 +29,31 @@ export interface Address {
   city: string;
   state: string;
   postalCode: string;
+  /** The catalog city (name, state): the renderer keeps JSON text per city. */
+  place: City;
 }
 
 export interface Person {
   first: string;
   last: string;
+  /** `first last` */
+  name: string;
   title?: string;
   email: string;
   phone: string;
   company?: string;
   offering?: string;
   offeringDay?: number;
+  /** Catalog indices of title, company and offering; -1 when absent. */
+  titleIndex: number;
+  companyIndex: number;
+  offeringIndex: number;
 }
 
 export interface DeviceProfile {
   model: DeviceModel;
+  /** Index of `model` in DEVICE_MODELS. */
+  modelIndex: number;
   count: number;
   serial: string;
   installDay: number;
@@ -59,6 +63,10 @@ export interface DeviceProfile {
   installer: string;
   solar: boolean;
   modelYear: number;
+  /** Indices of maxSoc, minSoc and installer in their lists. */
+  maxSocIndex: number;
+  minSocIndex: number;
+  installerIndex: number;
 }
 
 export interface UtilityNumbers {
@@ -67,6 +75,7 @@ export interface UtilityNumbers {
   serviceAgreement: string;
   customerAccount: string;
   lse: string;
+  lseIndex: number;
 }
 
 const ascii = (s: string): string =>
@@ -79,26 +88,63 @@ const ascii = (s: string): string =>
 const FIRST_ASCII = FIRST_NAMES.map(ascii);
 const LAST_ASCII = LAST_NAMES.map(ascii);
 
-/** Digits for a layout (`#` = digit), nine per random draw. */
-function digits(rng: Rng, layout: string): string {
+/** Three decimal digits, least significant first: the order `digits` spends a draw in. */
+const REVERSED3: string[] = Array.from({ length: 1000 }, (_, k) => {
+  const s = String(k).padStart(3, '0');
+  return s[2] + s[1] + s[0];
+});
+
+/** A layout split into literal text and runs of `#` (as their lengths). */
+const layouts = new Map<string, (string | number)[]>();
+
+function compileLayout(layout: string): (string | number)[] {
+  let parts = layouts.get(layout);
+  if (parts) return parts;
+  parts = [];
+  for (const m of layout.matchAll(/#+|[^#]+/g)) parts.push(m[0][0] === '#' ? m[0].length : m[0]);
+  layouts.set(layout, parts);
+  return parts;
+}
+
+/**
+ * Digits for a layout (`#` = digit), nine per random draw: each draw gives its decimal digits
+ * least significant first, so 123456789 yields `987654321`.
+ */
+function digits(rng: random.Rng, layout: string): string {
+  const parts = compileLayout(layout);
   let out = '';
-  let pool = 0;
+  let pool = '';
   let left = 0;
-  for (let k = 0; k < layout.length; k++) {
-    if (layout.charCodeAt(k) !== 35) {
-      out += layout[k];
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k];
+    if (typeof part === 'string') {
+      out += part;
       continue;
     }
-    if (left === 0) {
-      pool = rng.int(1_000_000_000);
-      left = 9;
+    let n = part;
+    while (n > 0) {
+      if (left === 0) {
+        const draw = rng.int(1_000_000_000);
+        pool = REVERSED3[draw % 1000] + REVERSED3[Math.floor(draw / 1000) % 1000] + REVERSED3[Math.floor(draw / 1_000_000)];
+        left = 9;
+      }
+      const take = n < left ? n : left;
+      out += pool.slice(9 - left, 9 - left + take);
+      left -= take;
+      n -= take;
     }
-    out += String(pool % 10);
-    pool = Math.floor(pool / 10);
-    left--;
   }
   return out;
 }
+
+/** Phone line numbers `0100`–`0199`. */
+const LINES: string[] = Array.from({ length: 100 }, (_, k) => String(100 + k).padStart(4, '0'));
+export const SOC_MAX: readonly number[] = [90, 95, 100];
+export const SOC_MIN: readonly number[] = [5, 10, 20];
+/** `first last` for every pair of catalog names. */
+const NAMES: string[] = FIRST_NAMES.flatMap((first) => LAST_NAMES.map((last) => `${first} ${last}`));
+/** Indices into DEVICE_MODELS of the models of each model's type (replacement hardware is one of them). */
+const SAME_TYPE: number[][] = DEVICE_MODELS.map((m) => DEVICE_MODELS.flatMap((other, k) => (other.type === m.type ? [k] : [])));
 
 export function city(store: MeterStore, seed: number, i: number): City {
   const cities = UTILITY_REFS[store.utility[i]].utility.cities;
@@ -113,20 +159,31 @@ export function person(store: MeterStore, seed: number, i: number): Person {
   const last = LAST_NAMES[lastIndex];
   const commercial = CLASSIFICATIONS[kindClassification(store.kind[i])] === 'COMMERCIAL';
   const area = city(store, seed, i).areaCode;
-  const line = String(rng.range(100, 199)).padStart(4, '0');
+  const line = LINES[rng.range(100, 199) - 100];
   const phoneStyle = rng.int(3);
   // 555-01xx numbers are reserved for fiction.
   const phone = phoneStyle === 0 ? `(${area}) 555-${line}` : phoneStyle === 1 ? `${area}555${line}` : `+1 ${area}-555-${line}`;
   const p: Person = {
     first,
     last,
+    name: NAMES[firstIndex * LAST_NAMES.length + lastIndex],
     email: `${FIRST_ASCII[firstIndex]}.${LAST_ASCII[lastIndex]}${rng.chance(0.4) ? rng.range(1, 99) : ''}@${rng.pick(EMAIL_DOMAINS)}`,
     phone,
+    titleIndex: -1,
+    companyIndex: -1,
+    offeringIndex: -1,
   };
-  if (rng.chance(0.3)) p.title = rng.pick(TITLES);
-  if (commercial) p.company = rng.pick(COMPANIES);
+  if (rng.chance(0.3)) {
+    p.titleIndex = rng.int(TITLES.length);
+    p.title = TITLES[p.titleIndex];
+  }
+  if (commercial) {
+    p.companyIndex = rng.int(COMPANIES.length);
+    p.company = COMPANIES[p.companyIndex];
+  }
   if (rng.chance(0.5)) {
-    p.offering = rng.pick(OFFERINGS);
+    p.offeringIndex = rng.int(OFFERINGS.length);
+    p.offering = OFFERINGS[p.offeringIndex];
     p.offeringDay = Math.floor(store.createdMs[i] / DAY_MS) - rng.range(0, 60);
   }
   return p;
@@ -156,7 +213,7 @@ export function address(store: MeterStore, seed: number, i: number): Address {
       plus4 = String(e.range(1000, 9999));
     }
   }
-  const a: Address = { street1: `${number} ${street}`, city: home.name, state: home.state, postalCode: plus4 ? `${zip}-${plus4}` : zip };
+  const a: Address = { street1: `${number} ${street}`, city: home.name, state: home.state, postalCode: plus4 ? `${zip}-${plus4}` : zip, place: home };
   if (unit) a.street2 = unit;
   return a;
 }
@@ -167,29 +224,38 @@ export function billingAddress(seed: number, i: number): Address | undefined {
   if (!rng.chance(0.15)) return undefined;
   const ref = UTILITY_REFS[rng.int(UTILITY_REFS.length)];
   const home = rng.pick(ref.utility.cities);
-  const a: Address = { street1: `${rng.range(1, 999)} ${rng.pick(STREETS)}`, city: home.name, state: home.state, postalCode: rng.pick(home.zips) };
+  const a: Address = { street1: `${rng.range(1, 999)} ${rng.pick(STREETS)}`, city: home.name, state: home.state, postalCode: rng.pick(home.zips), place: home };
   if (rng.chance(0.5)) a.street2 = `Suite ${rng.range(100, 900)}`;
   return a;
 }
 
-export function tariff(store: MeterStore, seed: number, i: number): string {
+/** The meter's tariff list: the utility's commercial or residential tariffs. */
+export function tariffList(store: MeterStore, i: number): readonly string[] {
   const u = UTILITY_REFS[store.utility[i]].utility;
+  return CLASSIFICATIONS[kindClassification(store.kind[i])] === 'COMMERCIAL' ? u.commercialTariffs : u.tariffs;
+}
+
+/** Index of the meter's tariff in tariffList(). */
+export function tariffIndex(store: MeterStore, seed: number, i: number): number {
+  const list = tariffList(store, i);
   const rng = new Rng(seed, S_TARIFF, i);
-  const list = CLASSIFICATIONS[kindClassification(store.kind[i])] === 'COMMERCIAL' ? u.commercialTariffs : u.tariffs;
   // Each edit moves to another tariff of the list, so an edit is always visible.
-  return list[(rng.int(list.length) + store.tariffEdits[i]) % list.length];
+  return (rng.int(list.length) + store.tariffEdits[i]) % list.length;
+}
+
+export function tariff(store: MeterStore, seed: number, i: number): string {
+  return tariffList(store, i)[tariffIndex(store, seed, i)];
 }
 
 export function utilityNumbers(store: MeterStore, seed: number, i: number): UtilityNumbers {
   const u = UTILITY_REFS[store.utility[i]].utility;
   const rng = new Rng(seed, S_ACCOUNT, i);
-  return {
-    account: digits(rng, u.account),
-    meterSerial: digits(rng, '10########'),
-    serviceAgreement: digits(rng, '##########'),
-    customerAccount: digits(rng, '##########'),
-    lse: rng.pick(u.lse),
-  };
+  const account = digits(rng, u.account);
+  const meterSerial = digits(rng, '10########');
+  const serviceAgreement = digits(rng, '##########');
+  const customerAccount = digits(rng, '##########');
+  const lseIndex = rng.int(u.lse.length);
+  return { account, meterSerial, serviceAgreement, customerAccount, lse: u.lse[lseIndex], lseIndex };
 }
 
 /** The meter's device, if it has one; device edits add a unit or replace the hardware. */
@@ -198,7 +264,8 @@ export function deviceProfile(store: MeterStore, seed: number, i: number): Devic
   if (code === 0) return undefined;
   const edits = store.deviceEdits[i];
   const rng = new Rng(seed, S_DEVICE, i);
-  let model = DEVICE_MODELS[code - 1];
+  let modelIndex = code - 1;
+  let model = DEVICE_MODELS[modelIndex];
   let serialSeed = rng.range(100000, 999999);
   const created = Math.floor(store.createdMs[i] / DAY_MS);
   let installDay = created - rng.range(5, 700);
@@ -206,22 +273,32 @@ export function deviceProfile(store: MeterStore, seed: number, i: number): Devic
   if (edits >= 2) {
     // Replaced hardware: a same-type model, a new serial, installed later.
     const e = new Rng(seed, S_DEVICE, i, edits);
-    const sameType = DEVICE_MODELS.filter((m) => m.type === model.type);
-    model = e.pick(sameType);
+    modelIndex = e.pick(SAME_TYPE[modelIndex]);
+    model = DEVICE_MODELS[modelIndex];
     serialSeed = e.range(100000, 999999);
     installDay = created + e.range(1, 30);
   }
+  const ptoDay = rng.chance(0.6) ? installDay + rng.range(10, 40) : undefined;
+  const maxSocIndex = rng.int(SOC_MAX.length);
+  const minSocIndex = rng.int(SOC_MIN.length);
+  const installerIndex = rng.int(INSTALLERS.length);
+  const solar = rng.chance(0.6);
+  const modelYear = rng.range(2012, 2025);
   return {
     model,
+    modelIndex,
     count,
     serial: `${model.serialPrefix}-${serialSeed}`,
     installDay,
-    ptoDay: rng.chance(0.6) ? installDay + rng.range(10, 40) : undefined,
-    maxSoc: rng.pick([90, 95, 100]),
-    minSoc: rng.pick([5, 10, 20]),
-    installer: rng.pick(INSTALLERS),
-    solar: rng.chance(0.6),
-    modelYear: rng.range(2012, 2025),
+    ptoDay,
+    maxSoc: SOC_MAX[maxSocIndex],
+    minSoc: SOC_MIN[minSocIndex],
+    installer: INSTALLERS[installerIndex],
+    solar,
+    modelYear,
+    maxSocIndex,
+    minSocIndex,
+    installerIndex,
   };
 }
 

@@ -2,18 +2,43 @@
  * Builds Leap's JSON for a meter from its compact state: v2 MeterDetailsResponse, v2
  * MeterEnrollmentResponse, the v1 meter object and the webhook payloads. Field names, order and
  * enums follow Leap's OpenAPI files; v1 follows leap-api.md §3.5–3.7.
+ *
+ * The three meter views are written as JSON text directly, in the field order of the objects
+ * Leap's schemas describe (what `JSON.stringify` of those objects gives, byte for byte): a search
+ * page is its meters' texts joined, with no object built or stringified per meter. Constant text
+ * and catalog values are joined into fragments once (see text.ts); per meter, only its own values
+ * are concatenated. The object views (`details()`, `enrollment()`, `v1()`) parse the text.
+ * Catalog strings are written as they are (checked at load to need no escaping); free text
+ * (hand-set partner references, unknown fields) goes through `JSON.stringify`.
  */
-import {
+import * as catalog from './catalog';
+import type { City } from './catalog';
+import type { MarketGroups } from './markets';
+import * as profile from './profile';
+import type { Address } from './profile';
+import * as random from './random';
+import * as state from './state';
+import type { MeterStore } from './state';
+import { assertCatalogIsPlainText, bool, Fragments, SparseFragments } from './text';
+import * as time from './time';
+import type { DeliveryPeriod } from './time';
+
+// Imported bindings, read once: under tsx (esbuild's CommonJS output) every use of an imported
+// name is a getter call, and these are used for every meter rendered.
+const {
   ACTIVE,
   AUTH_0001,
   AUTH_0001_DESCRIPTION,
   CLASSIFICATIONS,
+  COMPANIES,
   CREATED_BY,
   CUSTOMER_GROUPS,
+  DEVICE_MODELS,
   DISENROLL_REASONS,
   ELIGIBLE,
   IDLE_REASONS,
   INELIGIBLE,
+  INSTALLERS,
   LEAP_0001,
   LEAP_0001_NOMINATIONS,
   LEAP_0001_UNASSIGNED,
@@ -23,27 +48,30 @@ import {
   MRKT_0001_DESCRIPTION,
   MRKT_0002,
   MRKT_0002_DESCRIPTION,
+  OFFERINGS,
   OPEN_ENDED_SENTINELS,
   PARTNER_ACTIONS,
   PREFERENCES,
+  PROGRAMS,
   REGIONS,
   SERV_0005,
   STATUS_CODES,
   TAG_SETS,
+  TITLES,
   UTILITY_REFS,
   V1_PREFERENCE,
   V1_STATUS,
-} from './catalog';
-import type { MarketGroups } from './markets';
-import { address, billingAddress, deviceProfile, formatDateOnly, person, tariff, utilityNumbers, type Address } from './profile';
-import { hash32, salt } from './random';
-import { FLAG_CONNECT, FLAG_NEW_SPELLING, kindClassification, kindCreatedBy, kindMeterType, type MeterStore } from './state';
-import { formatDay, formatInstant, formatSeconds, localDay, localMidnight, localMidnightOfDay, nextPeriod, periodAt, periodDeadlines, type DeliveryPeriod } from './time';
+} = catalog;
+const { address, billingAddress, deviceProfile, person, SOC_MAX, SOC_MIN, tariffIndex, utilityNumbers } = profile;
+const { hash32, salt } = random;
+const { FLAG_ARCHIVED, FLAG_CONNECT, FLAG_HAS_REFERENCE, FLAG_NEW_SPELLING, kindClassification, kindCreatedBy, kindMeterType } = state;
+const { civilFromDays, formatDay, formatInstant, formatSeconds, localDay, localMidnight, localMidnightOfDay, nextPeriod, periodAt, periodDeadlines } = time;
 
 type Json = Record<string, unknown>;
 
 const S_PROGRAMS = salt('render-programs');
 const S_MISC = salt('render-misc');
+
 
 export interface RequiredActionJson {
   program_identifier: string;
@@ -101,14 +129,295 @@ export interface MeterPrograms {
   secondaryFollows: boolean[];
 }
 
+// ---- Fragment tables: constant text joined with catalog values, built on first use. ----
+
+assertCatalogIsPlainText();
+
+const regionIndex = (code: string): number => REGIONS.findIndex((r) => r.code === code);
+const CAISO = regionIndex('CAISO');
+const ISONE = regionIndex('ISONE');
+const NYISO = regionIndex('NYISO');
+const REGION_CODE = REGIONS.map((r) => r.code);
+/** Every `kind` byte: meter type (2 bits), classification (1), creator (2). */
+const KINDS = 32;
+const COMMERCIAL_KIND = Array.from({ length: KINDS }, (_, k) => CLASSIFICATIONS[kindClassification(k)] === 'COMMERCIAL');
+const METER_TYPE_OF_KIND = Array.from({ length: KINDS }, (_, k) => METER_TYPE_CODES[kindMeterType(k)] ?? '');
+const CLASSIFICATION_OF_KIND = Array.from({ length: KINDS }, (_, k) => CLASSIFICATIONS[kindClassification(k)] ?? '');
+const UTILITIES = UTILITY_REFS.length;
+const MODELS = DEVICE_MODELS.length;
+const PROGRAM_INDEX = new Map(Object.keys(PROGRAMS).map((p, k) => [p, k]));
+const COMPANY_TYPES = ['LIMITED_LIABILITY_COMPANY', 'CORPORATION', 'PARTNERSHIP', 'OTHER'];
+const VOLTAGES = ['120/240 V', '208 V', '480 V'];
+const DETAILS = 0;
+const ENROLLMENT = 1;
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Battery figures of a model and unit count: power, energy, charge rate, duration. */
+function batterySize(m: catalog.DeviceModel, n: number): { power: number; energy: number; charge: number; hours: number } {
+  const powerKw = m.powerKw ?? 0;
+  const energyKwh = m.energyKwh ?? 0;
+  return { power: round3(powerKw * n), energy: round3(energyKwh * n), charge: round3(powerKw * n * 0.9), hours: Math.max(1, Math.round(energyKwh / powerKw)) };
+}
+const IS_BATTERY = DEVICE_MODELS.map((m) => m.type === 'BATTERY' && m.powerKw !== undefined && m.energyKwh !== undefined);
+
+/** `…","transmission_region":…,"connection_references":` by (region, kind, load set, has reference). */
+const IDENT_MID = new Fragments(REGIONS.length * KINDS * LOAD_TYPE_SETS.length * 2, (key) => {
+  const hasRef = key % 2;
+  const loadSet = Math.floor(key / 2) % LOAD_TYPE_SETS.length;
+  const kind = Math.floor(key / 2 / LOAD_TYPE_SETS.length) % KINDS;
+  const region = Math.floor(key / 2 / LOAD_TYPE_SETS.length / KINDS);
+  return (
+    (hasRef ? '' : '"') +
+    `,"transmission_region":"${REGION_CODE[region]}","customer_classification":"${CLASSIFICATION_OF_KIND[kind]}","load_types":${JSON.stringify(LOAD_TYPE_SETS[loadSet])}` +
+    `,"meter_type":"${METER_TYPE_OF_KIND[kind]}","connection_references":`
+  );
+});
+
+/**
+ * `customer_group` to `is_archived`, then the start of what follows: the customer's street
+ * (details) or the audit up to `created_at` (enrollment). Keyed by (customer group, tags,
+ * archived, creator, no connection reference, view).
+ */
+const IDENT_TAIL = new Fragments(CUSTOMER_GROUPS.length * TAG_SETS.length * 2 * 4 * 2 * 2, (key) => {
+  const view = key % 2;
+  const emptyConnection = Math.floor(key / 2) % 2;
+  const createdBy = Math.floor(key / 4) % 4;
+  const archived = Math.floor(key / 16) % 2;
+  const tags = Math.floor(key / 32) % TAG_SETS.length;
+  const group = Math.floor(key / 32 / TAG_SETS.length);
+  return (
+    (emptyConnection ? '[]' : '') +
+    `,"customer_group":${JSON.stringify(CUSTOMER_GROUPS[group])},"tags":${JSON.stringify(TAG_SETS[tags])},"is_archived":${bool(archived === 1)}` +
+    (view === DETAILS ? ',"customer":{"street_1":"' : `,"audit":{"created_by":"${CREATED_BY[createdBy]}","created_at":"`)
+  );
+});
+
+interface CityText {
+  /** Customer address from `city` through the start of `end_customer_name`. */
+  customer: string;
+  /** Billing address from `city` to its closing brace. */
+  billing: string;
+  /** v1 `service_address_full` from the city on, upper case: `, CITY, ST `. */
+  v1: string;
+}
+const CITY_TEXT = new Map<City, CityText>();
+for (const { utility } of UTILITY_REFS) {
+  for (const c of utility.cities) {
+    const address = `","city":"${c.name}","state_or_province_code":"${c.state}","country_code":"US"`;
+    CITY_TEXT.set(c, { customer: `${address},"end_customer_name":"`, billing: `${address}}`, v1: `, ${c.name}, ${c.state} `.toUpperCase() });
+  }
+}
+function cityText(c: City): CityText {
+  const text = CITY_TEXT.get(c);
+  if (!text) throw new Error(`city ${c.name} is not in the catalog`);
+  return text;
+}
+
+/** Optional title, then the start of the email, by title (0 = none). */
+const TITLE_EMAIL = new Fragments(TITLES.length + 1, (t) => (t > 0 ? `","end_customer_title":"${TITLES[t - 1]}` : '') + '","end_customer_email":"');
+
+/** Close the phone number, optional company, optional offering up to its date; by (company + 1, offering + 1). */
+const AFTER_PHONE = new Fragments((COMPANIES.length + 1) * (OFFERINGS.length + 1), (key) => {
+  const company = Math.floor(key / (OFFERINGS.length + 1)) - 1;
+  const offering = (key % (OFFERINGS.length + 1)) - 1;
+  return (
+    '"' +
+    (company >= 0 ? `,"end_customer_company_name":"${COMPANIES[company]}"` : '') +
+    (offering >= 0 ? `,"partner_offering_name":"${OFFERINGS[offering]}","partner_offering_date":"` : '')
+  );
+});
+
+/** Close an open string (the offering date), then ISO-NE's customer fields: by (open, 0 or 1 + misc & 3). */
+const CUSTOMER_ISONE = new Fragments(10, (key) => {
+  const open = key >= 5;
+  const isone = key % 5;
+  const flags = isone - 1;
+  return (open ? '"' : '') + (isone > 0 ? `,"is_in_wholesale_capacity_market":${bool((flags & 1) === 1)},"dispatch_option":"${(flags & 2) === 0 ? 'DAILY' : 'TARGETED'}"` : '');
+});
+
+/** Close the customer, open the device up to its serial number; by model. */
+const DEVICE_HEAD = new Fragments(MODELS, (m) => `},"device":{"device_type":"${DEVICE_MODELS[m].type}","device_serial_number":"`);
+/** From the serial number to the install date; by model. */
+const DEVICE_MID = new Fragments(MODELS, (m) => `","device_model":"${DEVICE_MODELS[m].model}","device_manufacturer":"${DEVICE_MODELS[m].manufacturer}","install_date":"`);
+/** Battery sizes in `device`: by (model, units). */
+const DEVICE_BATTERY = new Fragments(MODELS * 4, (key) => {
+  const b = batterySize(DEVICE_MODELS[Math.floor(key / 4)], key % 4);
+  return `","battery_power_capacity_kw":${b.power},"battery_energy_capacity_kwh":${b.energy},"battery_duration_hours":${b.hours}`;
+});
+const PTO_KEY = ',"permission_to_operate_date":"';
+
+/** Key of a battery's configuration: model, units, state-of-charge limits, installer, solar. */
+function batteryKey(d: profile.DeviceProfile): number {
+  return ((((d.modelIndex * 4 + d.count) * SOC_MAX.length + d.maxSocIndex) * SOC_MIN.length + d.minSocIndex) * INSTALLERS.length + d.installerIndex) * 2 + (d.solar ? 1 : 0);
+}
+function decodeBattery(key: number): { m: catalog.DeviceModel; n: number; maxSoc: number; minSoc: number; installer: string; solar: boolean } {
+  let k = key;
+  const solar = k % 2 === 1;
+  k = Math.floor(k / 2);
+  const installer = INSTALLERS[k % INSTALLERS.length];
+  k = Math.floor(k / INSTALLERS.length);
+  const minSoc = SOC_MIN[k % SOC_MIN.length];
+  k = Math.floor(k / SOC_MIN.length);
+  const maxSoc = SOC_MAX[k % SOC_MAX.length];
+  k = Math.floor(k / SOC_MAX.length);
+  return { m: DEVICE_MODELS[Math.floor(k / 4)], n: k % 4, maxSoc, minSoc, installer, solar };
+}
+
+/** The newer spec's battery fields in `device`: by (battery key, open string). */
+const DEVICE_BATTERY_NEW = new SparseFragments((key) => {
+  const open = key % 2 === 1;
+  const { m, n, maxSoc, minSoc, installer, solar } = decodeBattery(Math.floor(key / 2));
+  const b = batterySize(m, n);
+  return (
+    (open ? '"' : '') +
+    `,"battery_max_discharge_rate_kw":${b.power},"battery_max_charge_rate_kw":${b.charge}` +
+    `,"battery_max_state_of_charge_percentage":${maxSoc},"battery_min_state_of_charge_percentage":${minSoc},"installer":"${installer}","is_connected_to_solar":${bool(solar)}`
+  );
+});
+
+/** Close the device (or customer), open the site with its load zone: by (open string, utility, zone). */
+const SITE_ZONE = new Fragments(2 * UTILITIES * 8, (key) => {
+  const open = key >= UTILITIES * 8;
+  const utility = Math.floor(key / 8) % UTILITIES;
+  return (open ? '"' : '') + `},"site":{"load_zone":"${UTILITY_REFS[utility].utility.loadZones[key % 8]}"`;
+});
+/** A site without a device, whole: by (utility, zone, renewable). */
+const SITE_NO_DEVICE = new Fragments(UTILITIES * 8 * 2, (key) => {
+  const utility = Math.floor(key / 16);
+  const zone = Math.floor(key / 2) % 8;
+  return `},"site":{"load_zone":"${UTILITY_REFS[utility].utility.loadZones[zone]}","on_site_fossil_generator":false,"renewable_generator":${bool(key % 2 === 1)},"site_devices":[]}`;
+});
+/** Site device counts and flags: by (model, units, solar). */
+const SITE_DEVICE = new Fragments(MODELS * 4 * 2, (key) => {
+  const m = DEVICE_MODELS[Math.floor(key / 8)];
+  return `,"number_of_devices":${Math.floor(key / 2) % 4},"on_site_fossil_generator":${bool(m.type === 'GENERATOR')},"renewable_generator":${bool(key % 2 === 1)}`;
+});
+/** Deprecated generator_* site fields up to the serial number: by (model, model year - 2000). */
+const SITE_GENERATOR = new Fragments(MODELS * 64, (key) => {
+  const m = DEVICE_MODELS[Math.floor(key / 64)];
+  return (
+    (m.powerKw !== undefined ? `,"generator_capacity_kw":${m.powerKw}` : '') +
+    `,"generator_model_year":${2000 + (key % 64)},"generator_manufacturer":"${m.manufacturer}"` +
+    (m.fuel ? `,"generator_fuel_type":"${m.fuel}"` : '') +
+    ',"generator_serial_number":"'
+  );
+});
+/** `site_devices` up to the serial number: by (model, open string). */
+const INFO_HEAD = new Fragments(MODELS * 2, (key) => {
+  const m = DEVICE_MODELS[Math.floor(key / 2)];
+  return (key % 2 === 1 ? '"' : '') + `,"site_devices":[{"device_type":"${m.type}","model":"${m.model}","manufacturer":"${m.manufacturer}","serial_number":"`;
+});
+/** The rest of a site device and the site: by battery key (batteries) or model and year. */
+const INFO_TAIL = new SparseFragments((key) => {
+  const spelling = key % 2 === 1;
+  const k = Math.floor(key / 2);
+  let m: catalog.DeviceModel;
+  let text = '"';
+  let year = 0;
+  if (k >= 1 << 24) {
+    // Not a battery: model and model year.
+    m = DEVICE_MODELS[Math.floor((k - (1 << 24)) / 64)];
+    year = 2000 + ((k - (1 << 24)) % 64);
+    if (m.powerKw !== undefined) text += `,"power_capacity_kw":${m.powerKw}`;
+  } else {
+    const d = decodeBattery(k);
+    m = d.m;
+    const b = batterySize(m, d.n);
+    text +=
+      `,"energy_capacity_kwh":${b.energy},"power_capacity_kw":${b.power},"energy_capacity_duration_hours":${b.hours}` +
+      `,"battery_max_state_of_charge_percentage":${d.maxSoc},"battery_min_state_of_charge_percentage":${d.minSoc},"installer":"${d.installer}"` +
+      (spelling
+        ? `,"battery_max_discharge_rate_kw":${b.power},"battery_max_charge_rate_kw":${b.charge},"is_connected_to_solar":${bool(d.solar)}`
+        : `,"max_energy_production_rate_kw":${b.power},"max_energy_consumption_rate_kw":${b.charge},"pv_connected":${bool(d.solar)}`);
+  }
+  if (m.type === 'EV' && m.energyKwh !== undefined) text += `,"energy_capacity_kwh":${m.energyKwh}`;
+  if (m.evseLevel) text += `,"voltage_level":"${m.evseLevel}"`;
+  if (m.type === 'GENERATOR') text += `,"model_year":${year}` + (m.fuel ? `,"fuel_type":"${m.fuel}"` : '');
+  return `${text}}]}`;
+});
+
+/** CAISO's block: by (SGIP funding, renewable, NEM3). */
+const REGION_CAISO = new Fragments(8, (key) => `,"caiso":{"is_receiving_sgip_funding":${bool(key >= 4)}` + ((key & 2) !== 0 ? `,"nem_type":"${(key & 1) !== 0 ? 'NEM3' : 'NEM2'}"` : '') + '}');
+const REGION_ISONE = new Fragments(2, (key) => `,"isone":{"in_connected_solutions":${bool(key === 1)}}`);
+/** NYISO's block without its closing brace: by (weather adjusted, 0 or 1 + company type). */
+const REGION_NYISO = new Fragments(10, (key) => {
+  const company = (key % 5) - 1;
+  return `,"nyiso":{"cbl_method":"${key >= 5 ? 'WEATHER_ADJUSTED' : 'AVERAGE_DAY'}"` + (company >= 0 ? `,"company_type":"${COMPANY_TYPES[company]}"` : '');
+});
+
+/** `utility` up to the account number: by (utility, load-serving entity). */
+const UTILITY_HEAD = new Fragments(UTILITIES * 8, (key) => {
+  const u = UTILITY_REFS[Math.floor(key / 8)].utility;
+  return `,"utility":{"utility_name":"${u.code}","load_serving_entity":"${u.lse[key % 8]}","electric_service_account_number":"`;
+});
+/** Tariff and voltage, up to the meter serial: by (utility, commercial, tariff, voltage). */
+const UTILITY_TARIFF = new Fragments(UTILITIES * 2 * 8 * VOLTAGES.length, (key) => {
+  const voltage = key % VOLTAGES.length;
+  const k = Math.floor(key / VOLTAGES.length);
+  const u = UTILITY_REFS[Math.floor(k / 16)].utility;
+  const list = Math.floor(k / 8) % 2 === 1 ? u.commercialTariffs : u.tariffs;
+  return `","tariff":"${list[k % 8]}","voltage":"${VOLTAGES[voltage]}","utility_meter_serial_number":"`;
+});
+/** Close `utility`, open the audit up to `created_at`: by creator. */
+const DETAILS_AUDIT = new Fragments(4, (c) => `"},"audit":{"created_by":"${CREATED_BY[c] ?? ''}","created_at":"`);
+
+/** Enrollment: status, then participation up to the first period's start: by status. */
+const ENROLLMENT_STATUS = new Fragments(STATUS_CODES.length, (s) => `"},"global_enrollment_status":"${STATUS_CODES[s]}","participation_preferences":[{"participation_preference":"PARTICIPATE","start_time":"`);
+/** An open-ended end time, closing the participation list: by sentinel. */
+const PERIODS_END_SENTINEL = new Fragments(OPEN_ENDED_SENTINELS.length, (k) => `","end_time":"${OPEN_ENDED_SENTINELS[k]}"}],"program_enrollment":[`);
+/** Between the two period starts: by preference. */
+const PERIODS_CURRENT = new Fragments(PREFERENCES.length, (p) => `"},{"participation_preference":"${PREFERENCES[p]}","start_time":"`);
+/** A reason, closing the participation list: by (preference, reason). */
+const PERIODS_END_REASON = new Fragments(PREFERENCES.length * 8, (key) => {
+  const reasons = Math.floor(key / 8) === 1 ? IDLE_REASONS : DISENROLL_REASONS;
+  return `","reason":"${reasons[key % 8]}"}],"program_enrollment":[`;
+});
+const PERIODS_TO_PROGRAMS = ',"program_enrollment":[';
+const NO_ACTIONS_END = '],"required_actions":{"partner":[],"leap":[]}}';
+
+/** v1 from the region to the service point number: by (region, utility). */
+const V1_HEAD = new Fragments(REGIONS.length * UTILITIES, (key) => {
+  const u = UTILITY_REFS[key % UTILITIES].utility;
+  return `,"transmission_region":"${REGION_CODE[Math.floor(key / UTILITIES)]}","utility":"${u.code}","service_point_number":"`;
+});
+/** v1 tariff up to the service address: by (utility, commercial, tariff). */
+const V1_TARIFF = new Fragments(UTILITIES * 2 * 8, (key) => {
+  const u = UTILITY_REFS[Math.floor(key / 16)].utility;
+  const list = Math.floor(key / 8) % 2 === 1 ? u.commercialTariffs : u.tariffs;
+  return `","tariff":"${list[key % 8]}","service_address_full":"`;
+});
+/** v1 meter type and archive flag up to `date_added`: by (kind, archived). */
+const V1_MID = new Fragments(KINDS * 2, (key) => `","meter_type":"${METER_TYPE_OF_KIND[key >> 1]}","is_archived":${bool((key & 1) === 1)},"date_added":"`);
+/** v1 enrollment status up to `active_from`: by status, or 5 for ActionRequired. */
+const V1_STATUS_HEAD = new Fragments(V1_STATUS.length + 1, (s) => `","enrollment":{"status":"${s < V1_STATUS.length ? V1_STATUS[s] : 'ActionRequired'}","active_from":`);
+/** Empty status reasons through the participation list's start: by (open string, preference). */
+const V1_NO_REASONS = new Fragments(2 * V1_PREFERENCE.length, (key) => {
+  const open = key >= V1_PREFERENCE.length;
+  return (open ? '"' : '') + `,"status_reasons":[],"partner_preferred_action":"${V1_PREFERENCE[key % V1_PREFERENCE.length]}"},"participation":[`;
+});
+/** After non-empty status reasons, through the participation list's start: by preference. */
+const V1_REASONS_END = new Fragments(V1_PREFERENCE.length, (p) => `],"partner_preferred_action":"${V1_PREFERENCE[p]}"},"participation":[`);
+
+/** Program entries are shared by thousands of meters: their text is kept, up to this many. */
+const ENTRY_CACHE_LIMIT = 50_000;
+const GROUP_SLOTS = 4096;
+
 export class Renderer {
-  private readonly entryCache = new Map<string, Json>();
+  private readonly entryCache = new Map<number, string>();
+  /** Per market group: its v1 `participation` item up to the trade date, first in the list or not. */
+  private readonly groupItems: string[] = [];
+  /** Trade date (local day) of `nowMs` per region, for v1 `participation`. */
+  private todayNowMs = NaN;
+  private readonly todayByRegion = new Float64Array(REGIONS.length);
 
   constructor(
     private readonly store: MeterStore,
     private readonly groups: MarketGroups,
     private readonly seed: number,
-  ) {}
+  ) {
+    if (groups.all.length > GROUP_SLOTS) throw new Error('too many market groups for the program entry cache');
+  }
 
   programs(i: number): MeterPrograms {
     const list = UTILITY_REFS[this.store.utility[i]].utility.programs;
@@ -124,21 +433,6 @@ export class Renderer {
     return { primary: list[0], secondary, secondaryFollows: follows };
   }
 
-  private identifiers(i: number, ref: string | undefined): Json {
-    const s = this.store;
-    const out: Json = { meter_id: s.meterId(i) };
-    if (ref !== undefined) out.partner_reference = ref;
-    out.transmission_region = REGIONS[s.region[i]].code;
-    out.customer_classification = CLASSIFICATIONS[kindClassification(s.kind[i])];
-    out.load_types = LOAD_TYPE_SETS[s.loadSet[i]];
-    out.meter_type = METER_TYPE_CODES[kindMeterType(s.kind[i])];
-    out.connection_references = ref !== undefined && (s.flags[i] & FLAG_CONNECT) !== 0 ? [ref] : [];
-    out.customer_group = CUSTOMER_GROUPS[s.customerGroup[i]];
-    out.tags = TAG_SETS[s.tagSet[i]];
-    out.is_archived = s.isArchived(i);
-    return out;
-  }
-
   createdAt(i: number): string {
     const s = this.store;
     return formatInstant(s.createdMs[i], s.createdSub[i], s.createdPrecision[i]);
@@ -149,150 +443,193 @@ export class Renderer {
     return formatInstant(s.updatedMs[i], s.updatedSub[i], s.updatedPrecision[i]);
   }
 
-  private audit(i: number): Json {
-    return { created_by: CREATED_BY[kindCreatedBy(this.store.kind[i])], created_at: this.createdAt(i), updated_at: this.updatedAt(i) };
+  // ---- The three views, as JSON text (searches, GET routes) and as objects (helpers, tests). ----
+
+  /** v2 MeterDetailsResponse as JSON text. */
+  detailsJson(i: number): string {
+    return this.withExtraText(this.detailsText(i), i, 'details');
+  }
+
+  /** v2 MeterEnrollmentResponse as JSON text. */
+  enrollmentJson(i: number): string {
+    return this.withExtraText(this.enrollmentText(i), i, 'enrollment');
+  }
+
+  /** The v1 meter object (leap-api.md §3.5) as JSON text; trade dates are today and the next two in the meter's region. */
+  v1Json(i: number, nowMs: number): string {
+    return this.withExtraText(this.v1Text(i, nowMs), i, 'v1');
+  }
+
+  details(i: number): Json {
+    return withExtra(JSON.parse(this.detailsText(i)) as Json, this.extra(i)?.details);
+  }
+
+  enrollment(i: number): Json {
+    return withExtra(JSON.parse(this.enrollmentText(i)) as Json, this.extra(i)?.enrollment);
+  }
+
+  v1(i: number, nowMs: number): Json {
+    return withExtra(JSON.parse(this.v1Text(i, nowMs)) as Json, this.extra(i)?.v1);
+  }
+
+  private extra(i: number): { details: Json; enrollment: Json; v1: Json } | undefined {
+    const extras = this.store.extraFields;
+    return extras.size === 0 ? undefined : extras.get(i);
+  }
+
+  /** Fields Leap added that the simulator models as unknown: rare, so merged through the object form. */
+  private withExtraText(text: string, i: number, part: 'details' | 'enrollment' | 'v1'): string {
+    const extra = this.extra(i)?.[part];
+    if (!extra) return text;
+    return JSON.stringify(withExtra(JSON.parse(text) as Json, extra));
+  }
+
+  /** The partner reference as a JSON string literal, or undefined when the meter has none. */
+  private referenceJson(i: number): string | undefined {
+    const s = this.store;
+    if (s.referenceOverride.size > 0) {
+      const override = s.referenceOverride.get(i);
+      // Set by hand: any text, so escaped.
+      if (override !== undefined) return JSON.stringify(override);
+    }
+    if ((s.flags[i] & FLAG_HAS_REFERENCE) === 0) return undefined;
+    return '"' + s.generatedReference(s.authGroup[i]) + '"';
+  }
+
+  /**
+   * `{` and the identifier fields shared by details and enrollment, then the start of what follows
+   * them in `view`: up to the customer's street (details) or the audit's `created_at` (enrollment).
+   */
+  private identifiers(i: number, ref: string | undefined, view: number): string {
+    const s = this.store;
+    const kind = s.kind[i];
+    const flags = s.flags[i];
+    const mid = IDENT_MID.get(((s.region[i] * KINDS + kind) * LOAD_TYPE_SETS.length + s.loadSet[i]) * 2 + (ref === undefined ? 0 : 1));
+    let o = '{"meter_id":"' + s.meterId(i);
+    let emptyConnection = 1;
+    if (ref === undefined) {
+      o += mid;
+    } else {
+      o += '","partner_reference":' + ref + mid;
+      if ((flags & FLAG_CONNECT) !== 0) {
+        o += '[' + ref + ']';
+        emptyConnection = 0;
+      }
+    }
+    const tailKey = (((s.customerGroup[i] * TAG_SETS.length + s.tagSet[i]) * 2 + ((flags & FLAG_ARCHIVED) !== 0 ? 1 : 0)) * 4 + kindCreatedBy(kind)) * 2 + emptyConnection;
+    return o + IDENT_TAIL.get(tailKey * 2 + view);
   }
 
   /** The fields a SERV_0005 action asks the partner to configure, phrased as Leap does. */
   private missingFields(i: number): string {
     const s = this.store;
     if (s.device[i] > 0 && deviceProfile(s, this.seed, i)?.model.type === 'BATTERY') return 'Battery Energy Capacity, Battery Power Capacity, Number Of Devices';
-    if (REGIONS[s.region[i]].code === 'NYISO') return 'Voltage Group, CBL Method, Load Zone';
-    if (CLASSIFICATIONS[kindClassification(s.kind[i])] === 'COMMERCIAL') return 'End Customer Company Name';
+    if (s.region[i] === NYISO) return 'Voltage Group, CBL Method, Load Zone';
+    if (COMMERCIAL_KIND[s.kind[i]]) return 'End Customer Company Name';
     return 'Device Serial Number, Install Date';
   }
 
-  details(i: number): Json {
+  private detailsText(i: number): string {
     const s = this.store;
     const seed = this.seed;
-    const ref = s.partnerReference(i);
-    const out = this.identifiers(i, ref);
-    const region = REGIONS[s.region[i]].code;
-    const commercial = CLASSIFICATIONS[kindClassification(s.kind[i])] === 'COMMERCIAL';
+    const ref = this.referenceJson(i);
+    const region = s.region[i];
+    const utility = s.utility[i];
+    const commercial = COMMERCIAL_KIND[s.kind[i]];
     const misc = hash32(seed, S_MISC, i);
 
+    // customer
+    let o = this.identifiers(i, ref, DETAILS);
+    const a = address(s, seed, i);
+    o += a.street1;
+    o += a.street2 === undefined ? '","postal_code":"' : '","street_2":"' + a.street2 + '","postal_code":"';
+    o += a.postalCode;
+    o += cityText(a.place).customer;
     const who = person(s, seed, i);
-    const customer: Json = addressJson(address(s, seed, i));
-    customer.end_customer_name = `${who.first} ${who.last}`;
-    if (who.title) customer.end_customer_title = who.title;
-    customer.end_customer_email = who.email;
-    customer.end_customer_phone_number = who.phone;
-    if (who.company) customer.end_customer_company_name = who.company;
-    if (who.offering && who.offeringDay !== undefined) {
-      customer.partner_offering_name = who.offering;
-      customer.partner_offering_date = formatDateOnly(who.offeringDay);
+    o += who.name;
+    o += TITLE_EMAIL.get(who.titleIndex + 1);
+    o += who.email;
+    o += '","end_customer_phone_number":"';
+    o += who.phone;
+    o += AFTER_PHONE.get((who.companyIndex + 1) * (OFFERINGS.length + 1) + who.offeringIndex + 1);
+    let open = false;
+    if (who.offeringIndex >= 0 && who.offeringDay !== undefined) {
+      o += formatDay(who.offeringDay);
+      open = true;
     }
-    if (region === 'ISONE') {
-      customer.is_in_wholesale_capacity_market = (misc & 1) === 1;
-      customer.dispatch_option = (misc & 2) === 0 ? 'DAILY' : 'TARGETED';
-    }
+    o += CUSTOMER_ISONE.get((open ? 5 : 0) + (region === ISONE ? 1 + (misc & 3) : 0));
     const billing = billingAddress(seed, i);
-    if (billing) customer.billing = addressJson(billing);
-    if (ref !== undefined) customer.partner_customer_reference = ref;
-    out.customer = customer;
+    if (billing) {
+      o += ',"billing":{"street_1":"' + billing.street1;
+      o += billing.street2 === undefined ? '","postal_code":"' : '","street_2":"' + billing.street2 + '","postal_code":"';
+      o += billing.postalCode + cityText(billing.place).billing;
+    }
+    if (ref !== undefined) o += ',"partner_customer_reference":' + ref;
 
+    // device and site
+    const loadZones = UTILITY_REFS[utility].utility.loadZones;
+    const zone = misc % loadZones.length;
     const dev = deviceProfile(s, seed, i);
-    const newSpelling = (s.flags[i] & FLAG_NEW_SPELLING) !== 0;
-    const site: Json = {};
-    const loadZones = UTILITY_REFS[s.utility[i]].utility.loadZones;
-    site.load_zone = loadZones[misc % loadZones.length];
+    let renewable: boolean;
     if (dev) {
+      const mi = dev.modelIndex;
       const m = dev.model;
-      const device: Json = { device_type: m.type };
-      device.device_serial_number = dev.serial;
-      device.device_model = m.model;
-      device.device_manufacturer = m.manufacturer;
-      device.install_date = formatDateOnly(dev.installDay);
-      if (m.type === 'BATTERY' && m.powerKw !== undefined && m.energyKwh !== undefined) {
-        device.battery_power_capacity_kw = round3(m.powerKw * dev.count);
-        device.battery_energy_capacity_kwh = round3(m.energyKwh * dev.count);
-        device.battery_duration_hours = Math.max(1, Math.round(m.energyKwh / m.powerKw));
-        if (dev.ptoDay !== undefined) device.permission_to_operate_date = formatDateOnly(dev.ptoDay);
-        if (newSpelling) {
+      const battery = IS_BATTERY[mi];
+      o += DEVICE_HEAD.get(mi) + dev.serial + DEVICE_MID.get(mi) + formatDay(dev.installDay);
+      open = true;
+      if (battery) {
+        o += DEVICE_BATTERY.get(mi * 4 + dev.count);
+        open = false;
+        if (dev.ptoDay !== undefined) {
+          o += PTO_KEY + formatDay(dev.ptoDay);
+          open = true;
+        }
+        if ((s.flags[i] & FLAG_NEW_SPELLING) !== 0) {
           // Fields the newer copy of Leap's spec adds to `device` (leap-api.md §4.5).
-          device.battery_max_discharge_rate_kw = round3(m.powerKw * dev.count);
-          device.battery_max_charge_rate_kw = round3(m.powerKw * dev.count * 0.9);
-          device.battery_max_state_of_charge_percentage = dev.maxSoc;
-          device.battery_min_state_of_charge_percentage = dev.minSoc;
-          device.installer = dev.installer;
-          device.is_connected_to_solar = dev.solar;
+          o += DEVICE_BATTERY_NEW.get(batteryKey(dev) * 2 + (open ? 1 : 0));
+          open = false;
         }
       }
-      out.device = device;
-
-      site.number_of_devices = dev.count;
-      site.on_site_fossil_generator = m.type === 'GENERATOR';
-      site.renewable_generator = dev.solar;
+      renewable = dev.solar;
+      o += SITE_ZONE.get((open ? UTILITIES * 8 : 0) + utility * 8 + zone);
+      o += SITE_DEVICE.get((mi * 4 + dev.count) * 2 + (dev.solar ? 1 : 0));
+      let infoOpen = 0;
       if (m.type === 'GENERATOR' && (misc & 4) !== 0) {
         // Deprecated generator_* fields: older partner integrations still send them.
-        site.generator_capacity_kw = m.powerKw;
-        site.generator_model_year = dev.modelYear;
-        site.generator_manufacturer = m.manufacturer;
-        if (m.fuel) site.generator_fuel_type = m.fuel;
-        site.generator_serial_number = dev.serial;
+        o += SITE_GENERATOR.get(mi * 64 + (dev.modelYear - 2000)) + dev.serial;
+        infoOpen = 1;
       }
-      const info: Json = { device_type: m.type, model: m.model, manufacturer: m.manufacturer, serial_number: dev.serial };
-      if (m.type === 'BATTERY' && m.powerKw !== undefined && m.energyKwh !== undefined) {
-        info.energy_capacity_kwh = round3(m.energyKwh * dev.count);
-        info.power_capacity_kw = round3(m.powerKw * dev.count);
-        info.energy_capacity_duration_hours = Math.max(1, Math.round(m.energyKwh / m.powerKw));
-        info.battery_max_state_of_charge_percentage = dev.maxSoc;
-        info.battery_min_state_of_charge_percentage = dev.minSoc;
-        info.installer = dev.installer;
-        if (newSpelling) {
-          info.battery_max_discharge_rate_kw = round3(m.powerKw * dev.count);
-          info.battery_max_charge_rate_kw = round3(m.powerKw * dev.count * 0.9);
-          info.is_connected_to_solar = dev.solar;
-        } else {
-          info.max_energy_production_rate_kw = round3(m.powerKw * dev.count);
-          info.max_energy_consumption_rate_kw = round3(m.powerKw * dev.count * 0.9);
-          info.pv_connected = dev.solar;
-        }
-      } else if (m.powerKw !== undefined) {
-        info.power_capacity_kw = m.powerKw;
-      }
-      if (m.type === 'EV' && m.energyKwh !== undefined) info.energy_capacity_kwh = m.energyKwh;
-      if (m.evseLevel) info.voltage_level = m.evseLevel;
-      if (m.type === 'GENERATOR') {
-        info.model_year = dev.modelYear;
-        if (m.fuel) info.fuel_type = m.fuel;
-      }
-      site.site_devices = [info];
+      o += INFO_HEAD.get(mi * 2 + infoOpen) + dev.serial;
+      const spelling = (s.flags[i] & FLAG_NEW_SPELLING) !== 0 ? 1 : 0;
+      o += INFO_TAIL.get(battery ? batteryKey(dev) * 2 + spelling : ((1 << 24) + mi * 64 + (m.type === 'GENERATOR' ? dev.modelYear - 2000 : 0)) * 2);
     } else {
-      site.on_site_fossil_generator = false;
-      site.renewable_generator = (misc & 8) !== 0;
-      site.site_devices = [];
+      renewable = (misc & 8) !== 0;
+      o += SITE_NO_DEVICE.get((utility * 8 + zone) * 2 + (renewable ? 1 : 0));
     }
-    out.site = site;
 
-    if (region === 'CAISO') {
-      const caiso: Json = { is_receiving_sgip_funding: dev?.model.type === 'BATTERY' && (misc & 16) !== 0 };
-      if (site.renewable_generator === true) caiso.nem_type = (misc & 32) !== 0 ? 'NEM3' : 'NEM2';
-      out.caiso = caiso;
-    } else if (region === 'ISONE') {
-      out.isone = { in_connected_solutions: (misc & 64) !== 0 };
-    } else if (region === 'NYISO') {
-      const nyiso: Json = {};
-      nyiso.cbl_method = (misc & 128) !== 0 ? 'WEATHER_ADJUSTED' : 'AVERAGE_DAY';
-      if (commercial) nyiso.company_type = ['LIMITED_LIABILITY_COMPANY', 'CORPORATION', 'PARTNERSHIP', 'OTHER'][(misc >>> 8) & 3];
+    if (region === CAISO) {
+      o += REGION_CAISO.get((dev?.model.type === 'BATTERY' && (misc & 16) !== 0 ? 4 : 0) + (renewable ? 2 : 0) + ((misc & 32) !== 0 ? 1 : 0));
+    } else if (region === ISONE) {
+      o += REGION_ISONE.get((misc & 64) !== 0 ? 1 : 0);
+    } else if (region === NYISO) {
+      o += REGION_NYISO.get(((misc & 128) !== 0 ? 5 : 0) + (commercial ? 1 + ((misc >>> 8) & 3) : 0));
       if ((misc & 0x1000) !== 0) {
         const resource = String(100000 + ((misc >>> 13) % 900000));
-        nyiso.existing_nyiso_resource_id = resource;
-        nyiso.partner_nyiso_resource_name = `LEAP_${resource}`;
+        o += ',"existing_nyiso_resource_id":"' + resource + '","partner_nyiso_resource_name":"LEAP_' + resource + '"}';
+      } else {
+        o += '}';
       }
-      out.nyiso = nyiso;
     }
 
+    // utility and audit
     const numbers = utilityNumbers(s, seed, i);
-    const u = UTILITY_REFS[s.utility[i]].utility;
-    const utility: Json = { utility_name: u.code, load_serving_entity: numbers.lse, electric_service_account_number: numbers.account, tariff: tariff(s, seed, i) };
-    utility.voltage = commercial ? ((misc & 0x2000) !== 0 ? '480 V' : '208 V') : '120/240 V';
-    utility.utility_meter_serial_number = numbers.meterSerial;
-    utility.bill_service_agreement_number = numbers.serviceAgreement;
-    utility.bill_customer_account_number = numbers.customerAccount;
-    out.utility = utility;
-    out.audit = this.audit(i);
-    return withExtra(out, s.extraFields.get(i)?.details);
+    const voltage = commercial ? ((misc & 0x2000) !== 0 ? 2 : 1) : 0;
+    o += UTILITY_HEAD.get(utility * 8 + numbers.lseIndex) + numbers.account;
+    o += UTILITY_TARIFF.get(((utility * 2 + (commercial ? 1 : 0)) * 8 + tariffIndex(s, seed, i)) * VOLTAGES.length + voltage) + numbers.meterSerial;
+    o += '","bill_service_agreement_number":"' + numbers.serviceAgreement;
+    o += '","bill_customer_account_number":"' + numbers.customerAccount;
+    o += DETAILS_AUDIT.get(kindCreatedBy(s.kind[i])) + this.createdAt(i);
+    return o + '","updated_at":"' + this.updatedAt(i) + '"}}';
   }
 
   /** The period the meter's enrollment refers to: the one in force at its last enrollment change. */
@@ -301,54 +638,52 @@ export class Renderer {
   }
 
   /**
-   * One program_enrollment entry. Entries repeat across thousands of meters (same program, region,
-   * period, status and group), so they are built once, frozen and shared.
+   * One program_enrollment entry as JSON text, after a comma unless first. Entries repeat across
+   * thousands of meters (same program, region, period, status and group), so each is built once.
    */
-  private programEntry(program: string, period: DeliveryPeriod, i: number, status: number, group: number): Json {
-    const region = this.store.region[i];
-    const key = `${program}|${region}|${period.key}|${status}|${group}`;
+  private programEntry(program: string, period: DeliveryPeriod, region: number, status: number, group: number, first: boolean): string {
+    const key = ((((period.key * 16 + region) * 64 + (PROGRAM_INDEX.get(program) ?? 63)) * 8 + status) * GROUP_SLOTS + group) * 2 + (first ? 1 : 0);
     const cached = this.entryCache.get(key);
-    if (cached) return cached;
+    if (cached !== undefined) return cached;
+    const deadlines = periodDeadlines(region, period).map((d) => ({
+      enrollment_deadline_date_time: formatSeconds(d.deadlineMs),
+      activation_date_time: formatSeconds(d.activationMs),
+    }));
     const entry: Json = {
       program_identifier: program,
       delivery_period: period.name,
       delivery_period_start_date_time: formatSeconds(period.startMs),
       delivery_period_end_date_time: formatSeconds(period.endMs),
       enrollment_status: STATUS_CODES[status],
-      enrollment_deadlines: periodDeadlines(region, period).map((d) =>
-        Object.freeze({
-          enrollment_deadline_date_time: formatSeconds(d.deadlineMs),
-          activation_date_time: formatSeconds(d.activationMs),
-        }),
-      ),
+      enrollment_deadlines: deadlines,
     };
-    Object.freeze(entry.enrollment_deadlines);
     const g = group > 0 ? this.groups.get(group) : null;
     if (g) {
       entry.market_group_id = g.id;
       entry.market_group_name = g.name;
     }
-    if (this.entryCache.size >= 50_000) this.entryCache.clear();
-    this.entryCache.set(key, Object.freeze(entry));
-    return entry;
+    const text = (first ? '' : ',') + JSON.stringify(entry);
+    if (this.entryCache.size >= ENTRY_CACHE_LIMIT) this.entryCache.clear();
+    this.entryCache.set(key, text);
+    return text;
   }
 
-  programEnrollment(i: number): Json[] {
+  private programEnrollment(i: number): string {
     const s = this.store;
     const status = s.status[i];
+    const region = s.region[i];
     const { primary, secondary, secondaryFollows } = this.programs(i);
     const p0 = this.anchorPeriod(primary, i);
-    const out: Json[] = [];
+    let out: string;
     if (status === ACTIVE) {
-      out.push(this.programEntry(primary, p0, i, ACTIVE, s.group[i]));
-      const p1 = nextPeriod(primary, s.region[i], p0);
-      out.push(this.programEntry(primary, p1, i, ACTIVE, s.groupNext[i] || s.group[i]));
+      out = this.programEntry(primary, p0, region, ACTIVE, s.group[i], true);
+      out += this.programEntry(primary, nextPeriod(primary, region, p0), region, ACTIVE, s.groupNext[i] || s.group[i], false);
     } else {
-      out.push(this.programEntry(primary, p0, i, status, 0));
+      out = this.programEntry(primary, p0, region, status, 0, true);
     }
-    for (const [k, program] of secondary.entries()) {
+    for (let k = 0; k < secondary.length; k++) {
       const followed = status === ACTIVE || status === ELIGIBLE ? (secondaryFollows[k] ? status : INELIGIBLE) : status;
-      out.push(this.programEntry(program, this.anchorPeriod(program, i), i, followed, followed === ACTIVE ? s.group[i] : 0));
+      out += this.programEntry(secondary[k], this.anchorPeriod(secondary[k], i), region, followed, followed === ACTIVE ? s.group[i] : 0, false);
     }
     return out;
   }
@@ -410,34 +745,42 @@ export class Renderer {
     return out;
   }
 
-  /** End time of open-ended periods: one of Leap's far-future sentinels, fixed per meter. */
-  private sentinel(i: number): string {
-    return OPEN_ENDED_SENTINELS[hash32(this.seed, S_MISC, i, 1) % OPEN_ENDED_SENTINELS.length];
+  /** End time of open-ended periods: one of Leap's far-future sentinels (its index), fixed per meter. */
+  private sentinel(i: number): number {
+    return hash32(this.seed, S_MISC, i, 1) % OPEN_ENDED_SENTINELS.length;
   }
 
   participationPeriods(i: number): Json[] {
+    const text = this.participationText(i);
+    return JSON.parse('[{"participation_preference":"PARTICIPATE","start_time":"' + text.slice(0, text.length - PERIODS_TO_PROGRAMS.length)) as Json[];
+  }
+
+  /** `participation_preferences` from the first period's start time, through `"program_enrollment":[`. */
+  private participationText(i: number): string {
     const s = this.store;
     const createdStart = formatSeconds(s.createdMs[i]);
     const start = s.preferenceStart[i];
-    if (start === 0) return [{ participation_preference: 'PARTICIPATE', start_time: createdStart, end_time: this.sentinel(i) }];
+    if (start === 0) return createdStart + PERIODS_END_SENTINEL.get(this.sentinel(i));
     const pref = s.preference[i];
-    const current: Json = { participation_preference: PREFERENCES[pref], start_time: formatSeconds(start * 1000) };
-    if (pref === 1) current.end_time = s.preferenceEnd[i] ? formatSeconds(s.preferenceEnd[i] * 1000) : this.sentinel(i);
-    else if (pref === 0) current.end_time = this.sentinel(i);
-    if (pref === 1) current.reason = IDLE_REASONS[hash32(this.seed, S_MISC, i, start) % IDLE_REASONS.length];
-    if (pref === 2) current.reason = DISENROLL_REASONS[hash32(this.seed, S_MISC, i, start) % DISENROLL_REASONS.length];
-    return [{ participation_preference: 'PARTICIPATE', start_time: createdStart, end_time: formatSeconds(start * 1000) }, current];
+    const startText = formatSeconds(start * 1000);
+    const o = createdStart + '","end_time":"' + startText + PERIODS_CURRENT.get(pref) + startText;
+    if (pref === 1) {
+      const end = s.preferenceEnd[i];
+      const reason = hash32(this.seed, S_MISC, i, start) % IDLE_REASONS.length;
+      return o + '","end_time":"' + (end ? formatSeconds(end * 1000) : OPEN_ENDED_SENTINELS[this.sentinel(i)]) + PERIODS_END_REASON.get(8 + reason);
+    }
+    if (pref === 2) return o + PERIODS_END_REASON.get(16 + (hash32(this.seed, S_MISC, i, start) % DISENROLL_REASONS.length));
+    return o + PERIODS_END_SENTINEL.get(this.sentinel(i));
   }
 
-  enrollment(i: number): Json {
+  private enrollmentText(i: number): string {
     const s = this.store;
-    const out = this.identifiers(i, s.partnerReference(i));
-    out.audit = this.audit(i);
-    out.global_enrollment_status = STATUS_CODES[s.status[i]];
-    out.participation_preferences = this.participationPeriods(i);
-    out.program_enrollment = this.programEnrollment(i);
-    out.required_actions = { partner: this.partnerActions(i), leap: this.leapActions(i) };
-    return withExtra(out, s.extraFields.get(i)?.enrollment);
+    let o = this.identifiers(i, this.referenceJson(i), ENROLLMENT) + this.createdAt(i);
+    o += '","updated_at":"' + this.updatedAt(i);
+    o += ENROLLMENT_STATUS.get(s.status[i]) + this.participationText(i);
+    o += this.programEnrollment(i);
+    if (s.partnerActions[i] === 0 && s.leapActions[i] === 0) return o + NO_ACTIONS_END;
+    return o + '],"required_actions":{"partner":' + actionsText(this.partnerActions(i)) + ',"leap":' + actionsText(this.leapActions(i)) + '}}';
   }
 
   /** Group of trade date `day` (local days since epoch): a pending reassignment applies from its day on. */
@@ -446,54 +789,88 @@ export class Renderer {
     return s.groupNext[i] !== 0 && day >= s.groupNextDay[i] ? s.groupNext[i] : s.group[i];
   }
 
-  /** The v1 meter object (leap-api.md §3.5); trade dates are today and the next two in the meter's region. */
-  v1(i: number, nowMs: number): Json {
+  private today(region: number, nowMs: number): number {
+    if (nowMs !== this.todayNowMs) {
+      for (let r = 0; r < REGIONS.length; r++) this.todayByRegion[r] = localDay(r, nowMs);
+      this.todayNowMs = nowMs;
+    }
+    return this.todayByRegion[region];
+  }
+
+  /** A v1 `participation` item up to its trade date, after the previous item's trade date unless first. */
+  private groupItem(group: number, first: boolean): string | undefined {
+    const key = group * 2 + (first ? 1 : 0);
+    const cached = this.groupItems[key];
+    if (cached !== undefined) return cached;
+    const g = this.groups.get(group);
+    if (!g) return undefined;
+    const text = (first ? '' : '"},') + `{"market_group_id":${JSON.stringify(g.id)},"market_group_name":${JSON.stringify(g.name)},"trade_date":"`;
+    this.groupItems[key] = text;
+    return text;
+  }
+
+  private v1Text(i: number, nowMs: number): string {
     const s = this.store;
     const seed = this.seed;
     const region = s.region[i];
+    const utility = s.utility[i];
     const status = s.status[i];
+    const kind = s.kind[i];
     const numbers = utilityNumbers(s, seed, i);
-    const addr = address(s, seed, i);
-    const { primary } = this.programs(i);
-    const p0 = this.anchorPeriod(primary, i);
-    const out: Json = {
-      meter_id: s.meterId(i),
-      partner_reference: s.partnerReference(i) ?? null,
-      transmission_region: REGIONS[region].code,
-      utility: UTILITY_REFS[s.utility[i]].utility.code,
-      service_point_number: numbers.account,
-      bill_customer_agreement_number: numbers.customerAccount,
-      tariff: tariff(s, seed, i),
-      service_address_full: fullAddress(addr),
-      meter_type: METER_TYPE_CODES[kindMeterType(s.kind[i])],
-      is_archived: s.isArchived(i),
-      date_added: this.createdAt(i),
-      date_last_modified: this.updatedAt(i),
-    };
-    const partner = this.partnerActions(i);
-    const reasons = (partner.length > 0 ? partner : this.leapActions(i)).map((a) => ({ code: a.action_code, comment: a.action_description }));
-    const eligibleFrom = s.eligibleFrom[i];
-    const eligible = (status === ELIGIBLE || status === ACTIVE) && eligibleFrom > 0;
-    const eligibleYear = new Date(eligibleFrom * 1000).getUTCFullYear();
-    out.enrollment = {
-      status: partner.length > 0 ? 'ActionRequired' : V1_STATUS[status],
-      active_from: status === ACTIVE && s.activeFrom[i] > 0 ? formatSeconds(s.activeFrom[i] * 1000) : null,
-      active_to: status === ACTIVE ? formatSeconds(nextPeriod(primary, region, p0).endMs) : null,
-      eligible_from: eligible ? formatSeconds(eligibleFrom * 1000) : null,
-      eligible_to: eligible ? formatSeconds(localMidnight(region, eligibleYear + 4, 1, 2)) : null,
-      status_reasons: reasons,
-      partner_preferred_action: V1_PREFERENCE[s.preference[i]],
-    };
-    const participation: Json[] = [];
+    const ref = this.referenceJson(i);
+    let o = '{"meter_id":"' + s.meterId(i);
+    o += ref === undefined ? '","partner_reference":null' : '","partner_reference":' + ref;
+    o += V1_HEAD.get(region * UTILITIES + utility) + numbers.account;
+    o += '","bill_customer_agreement_number":"' + numbers.customerAccount;
+    o += V1_TARIFF.get((utility * 2 + (COMMERCIAL_KIND[kind] ? 1 : 0)) * 8 + tariffIndex(s, seed, i)) + fullAddress(address(s, seed, i));
+    o += V1_MID.get(kind * 2 + ((s.flags[i] & FLAG_ARCHIVED) !== 0 ? 1 : 0)) + this.createdAt(i);
+    o += '","date_last_modified":"' + this.updatedAt(i);
+
+    const partner = s.partnerActions[i] === 0 ? null : this.partnerActions(i);
+    const hasPartner = partner !== null && partner.length > 0;
+    const reasons = hasPartner ? partner : s.leapActions[i] === 0 ? null : this.leapActions(i);
+    o += V1_STATUS_HEAD.get(hasPartner ? V1_STATUS.length : status);
+    let open = false;
     if (status === ACTIVE) {
-      const today = localDay(region, nowMs);
+      const activeFrom = s.activeFrom[i];
+      o += activeFrom > 0 ? '"' + formatSeconds(activeFrom * 1000) + '","active_to":"' : 'null,"active_to":"';
+      const { primary } = this.programs(i);
+      o += formatSeconds(nextPeriod(primary, region, this.anchorPeriod(primary, i)).endMs);
+      open = true;
+    } else {
+      o += 'null,"active_to":null';
+    }
+    const eligibleFrom = s.eligibleFrom[i];
+    if ((status === ELIGIBLE || status === ACTIVE) && eligibleFrom > 0) {
+      const eligibleYear = Math.floor(civilFromDays(Math.floor(eligibleFrom / 86_400)) / 10000);
+      o += (open ? '","eligible_from":"' : ',"eligible_from":"') + formatSeconds(eligibleFrom * 1000);
+      o += '","eligible_to":"' + formatSeconds(localMidnight(region, eligibleYear + 4, 1, 2));
+      open = true;
+    } else {
+      o += open ? '","eligible_from":null,"eligible_to":null' : ',"eligible_from":null,"eligible_to":null';
+      open = false;
+    }
+    const pref = s.preference[i];
+    if (reasons === null || reasons.length === 0) {
+      o += V1_NO_REASONS.get((open ? V1_PREFERENCE.length : 0) + pref);
+    } else {
+      o += open ? '","status_reasons":[' : ',"status_reasons":[';
+      for (let k = 0; k < reasons.length; k++) {
+        o += (k > 0 ? ',{"code":"' : '{"code":"') + reasons[k].action_code + '","comment":"' + reasons[k].action_description + '"}';
+      }
+      o += V1_REASONS_END.get(pref);
+    }
+    let items = 0;
+    if (status === ACTIVE) {
+      const today = this.today(region, nowMs);
       for (let d = today; d <= today + 2; d++) {
-        const g = this.groups.get(this.groupOn(i, d));
-        if (g) participation.push({ market_group_id: g.id, market_group_name: g.name, trade_date: formatDay(d) });
+        const item = this.groupItem(this.groupOn(i, d), items === 0);
+        if (item === undefined) continue;
+        o += item + formatDay(d);
+        items++;
       }
     }
-    out.participation = participation;
-    return withExtra(out, s.extraFields.get(i)?.v1);
+    return o + (items > 0 ? '"}]}' : ']}');
   }
 
   private eventBase(i: number): { meter_id: string; partner_reference?: string; transmission_region: string; meter_type: string } {
@@ -556,23 +933,34 @@ export class Renderer {
   }
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
+
+/** Required actions as a JSON array; every field is catalog text or a timestamp. */
+function actionsText(actions: readonly RequiredActionJson[]): string {
+  let out = '[';
+  for (let k = 0; k < actions.length; k++) {
+    const a = actions[k];
+    out +=
+      (k > 0 ? ',{"program_identifier":"' : '{"program_identifier":"') +
+      a.program_identifier +
+      '","delivery_period":"' +
+      a.delivery_period +
+      '","enrollment_deadline_date_time":"' +
+      a.enrollment_deadline_date_time +
+      '","action_type":"' +
+      a.action_type +
+      '","action_description":"' +
+      a.action_description +
+      '","action_code":"' +
+      a.action_code +
+      '"}';
+  }
+  return out + ']';
 }
 
-function addressJson(a: Address): Json {
-  const out: Json = { street_1: a.street1 };
-  if (a.street2) out.street_2 = a.street2;
-  out.postal_code = a.postalCode;
-  out.city = a.city;
-  out.state_or_province_code = a.state;
-  out.country_code = 'US';
-  return out;
-}
-
+/** v1 `service_address_full`: street, city, state and ZIP, upper case. */
 function fullAddress(a: Address): string {
-  const street = a.street2 ? `${a.street1} ${a.street2}` : a.street1;
-  return `${street}, ${a.city}, ${a.state} ${a.postalCode}`.toUpperCase();
+  const street = a.street2 ? a.street1 + ' ' + a.street2 : a.street1;
+  return street.toUpperCase() + cityText(a.place).v1 + a.postalCode.toUpperCase();
 }
 
 function withExtra(out: Json, extra: Record<string, unknown> | undefined): Json {

@@ -260,6 +260,23 @@ export class Simulator {
     return page.next >= 0 ? { ok: true, indices: page.indices, nextPageToken: this.tokens.issue(kind, hash, filter, page.next) } : { ok: true, indices: page.indices };
   }
 
+  /**
+   * @internal The JSON text of one search page: v2 `{meters, next_page_token?}` (kind `d` details,
+   * `e` enrollments) or v1 `{results, next_page_token}` (kind `1`), built from each meter's text.
+   */
+  pageText(kind: SearchKind, indices: readonly number[], nextPageToken: string | undefined): string {
+    const r = this.renderer;
+    const parts = new Array<string>(indices.length);
+    if (kind === '1') {
+      const now = this.clockMs;
+      for (let k = 0; k < indices.length; k++) parts[k] = r.v1Json(indices[k], now);
+      return '{"results":[' + parts.join(',') + '],"next_page_token":' + (nextPageToken !== undefined ? JSON.stringify(nextPageToken) : 'null') + '}';
+    }
+    if (kind === 'd') for (let k = 0; k < indices.length; k++) parts[k] = r.detailsJson(indices[k]);
+    else for (let k = 0; k < indices.length; k++) parts[k] = r.enrollmentJson(indices[k]);
+    return '{"meters":[' + parts.join(',') + ']' + (nextPageToken ? ',"next_page_token":' + JSON.stringify(nextPageToken) : '') + '}';
+  }
+
   // ---- Test and demo helpers: each stamps audit.updated_at at the simulated now and emits Leap's webhook. ----
 
   /** Number of meters, archived ones included. */

@@ -36,6 +36,9 @@ export interface MeterAttributes {
 const PURPOSE_METER = salt('meter-id');
 const PURPOSE_REFERENCE = salt('partner-reference');
 const REFERENCE_PATTERN = /^site-([0-9a-z]{1,7})$/;
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** Two base-36 digits of 0–1295. */
+const BASE36_PAIRS: string[] = Array.from({ length: 36 * 36 }, (_, k) => BASE36[Math.floor(k / 36)] + BASE36[k % 36]);
 
 export class MeterStore {
   count = 0;
@@ -190,7 +193,11 @@ export class MeterStore {
   }
 
   generatedReference(leader: number): string {
-    return `site-${this.referencePerm.forward(leader).toString(36).padStart(7, '0')}`;
+    // `site-` and the permuted leader in base 36, zero-padded to 7 digits (36^7 > 2^32).
+    const x = this.referencePerm.forward(leader);
+    const x1 = Math.floor(x / 1296);
+    const x2 = Math.floor(x1 / 1296);
+    return 'site-' + BASE36[Math.floor(x2 / 1296)] + BASE36_PAIRS[x2 % 1296] + BASE36_PAIRS[x1 % 1296] + BASE36_PAIRS[x % 1296];
   }
 
   /** The authorization leader a generated reference names, or -1 (overrides are looked up separately). */

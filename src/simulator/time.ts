@@ -44,29 +44,57 @@ export function civilFromDays(days: number): number {
   return y * 10000 + m * 100 + d;
 }
 
-function isoSeconds(ms: number): string {
-  const days = Math.floor(ms / DAY_MS);
-  const c = civilFromDays(days);
-  const y = Math.floor(c / 10000);
+/*
+ * Formatting runs a few dozen times per rendered meter, so it is written for V8's strings: a
+ * concatenation shorter than 13 characters is a flat copy, a longer one a rope node that costs
+ * again when the page is flattened. Timestamps are built from short flat pieces (date, time of
+ * day, fraction) joined once or twice.
+ */
+
+/**
+ * `YYYY-MM-DD` and `YYYY-MM-DDT` of recent day numbers, direct-mapped: a page formats mostly
+ * dates on a few hundred distinct days.
+ */
+const DAY_SLOTS = 4096;
+const dayKeys = new Float64Array(DAY_SLOTS).fill(NaN);
+const dayTexts: string[] = new Array<string>(DAY_SLOTS).fill('');
+const dayTTexts: string[] = new Array<string>(DAY_SLOTS).fill('');
+
+function daySlot(days: number): number {
+  const slot = days & (DAY_SLOTS - 1);
+  if (dayKeys[slot] !== days) {
+    const c = civilFromDays(days);
+    const text = `${String(Math.floor(c / 10000)).padStart(4, '0')}-${PAD2[Math.floor(c / 100) % 100]}-${PAD2[c % 100]}`;
+    dayKeys[slot] = days;
+    dayTexts[slot] = text;
+    dayTTexts[slot] = text + 'T';
+  }
+  return slot;
+}
+
+/** `HH:MM:SS` of an instant. */
+function timeOfDay(ms: number, days: number): string {
   const secOfDay = Math.floor((ms - days * DAY_MS) / 1000);
   const h = Math.floor(secOfDay / 3600);
   const mi = Math.floor((secOfDay % 3600) / 60);
-  return `${String(y).padStart(4, '0')}-${PAD2[Math.floor(c / 100) % 100]}-${PAD2[c % 100]}T${PAD2[h]}:${PAD2[mi]}:${PAD2[secOfDay % 60]}`;
+  return PAD2[h] + ':' + PAD2[mi] + ':' + PAD2[secOfDay % 60];
 }
 
 /** Leap's wire form with `precision` (0, 3, 6 or 9) fractional digits. */
 export function formatInstant(ms: number, sub: number, precision: number): string {
-  const base = isoSeconds(ms);
-  if (precision === 0) return `${base}Z`;
-  const milli = PAD3[ms - Math.floor(ms / 1000) * 1000];
-  if (precision === 3) return `${base}.${milli}Z`;
-  if (precision === 6) return `${base}.${milli}${PAD3[Math.floor(sub / 1000)]}Z`;
-  return `${base}.${milli}${PAD3[Math.floor(sub / 1000)]}${PAD3[sub % 1000]}Z`;
+  const days = Math.floor(ms / DAY_MS);
+  const date = dayTTexts[daySlot(days)];
+  if (precision === 0) return date + (timeOfDay(ms, days) + 'Z');
+  const time = timeOfDay(ms, days) + '.' + PAD3[ms - Math.floor(ms / 1000) * 1000];
+  if (precision === 3) return date + time + 'Z';
+  if (precision === 6) return date + time + (PAD3[Math.floor(sub / 1000)] + 'Z');
+  return date + time + (PAD3[Math.floor(sub / 1000)] + PAD3[sub % 1000] + 'Z');
 }
 
 /** Whole-second form, as Leap writes program and period boundaries. */
 export function formatSeconds(ms: number): string {
-  return `${isoSeconds(ms)}Z`;
+  const days = Math.floor(ms / DAY_MS);
+  return dayTTexts[daySlot(days)] + (timeOfDay(ms, days) + 'Z');
 }
 
 const INSTANT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
@@ -85,8 +113,7 @@ export function parseInstant(value: string): Instant | null {
 
 /** Days since the epoch to `YYYY-MM-DD`. */
 export function formatDay(day: number): string {
-  const c = civilFromDays(day);
-  return `${String(Math.floor(c / 10000)).padStart(4, '0')}-${PAD2[Math.floor(c / 100) % 100]}-${PAD2[c % 100]}`;
+  return dayTexts[daySlot(day)];
 }
 
 function nthSunday(year: number, month: number, n: number): number {
@@ -148,21 +175,38 @@ export interface DeliveryPeriod {
   key: number;
 }
 
-/** The delivery period of `program` that contains the UTC instant, in the region's local time. */
-const periodCache = new Map<string, DeliveryPeriod>();
+const periodCache = new Map<number, DeliveryPeriod>();
+const PROGRAM_SLOTS = new Map(Object.keys(PROGRAMS).map((id, k) => [id, k]));
+/** Per (program, region): the periods returned last, tried first (a page renders the same few periods). */
+const RECENT_WAYS = 4;
+const recentPeriods: (DeliveryPeriod | undefined)[] = [];
+const recentNext: number[] = [];
 
+/**
+ * The delivery period of `program` that contains the UTC instant, in the region's local time.
+ * A period is exactly the instants from its start (local midnight) to its end (exclusive).
+ */
 export function periodAt(programId: string, region: number, utcMs: number): DeliveryPeriod {
+  const slot = (PROGRAM_SLOTS.get(programId) ?? PROGRAM_SLOTS.size) * 16 + region;
+  const base = slot * RECENT_WAYS;
+  for (let w = 0; w < RECENT_WAYS; w++) {
+    const p = recentPeriods[base + w];
+    if (p !== undefined && utcMs >= p.startMs && utcMs < p.endMs) return p;
+  }
   const c = civilFromDays(Math.floor((utcMs + offsetHours(region, utcMs) * HOUR_MS) / DAY_MS));
   const year = Math.floor(c / 10000);
   const month = Math.floor(c / 100) % 100;
   // Periods repeat for every meter of a program and region: cache by local month.
-  const key = `${programId}|${region}|${year}|${month}`;
+  const key = ((year * 16 + month) * 16 + region) * 64 + (PROGRAM_SLOTS.get(programId) ?? 63);
   let period = periodCache.get(key);
   if (!period) {
     if (periodCache.size > 20_000) periodCache.clear();
     period = computePeriod(programId, region, year, month);
     periodCache.set(key, period);
   }
+  const way = recentNext[slot] ?? 0;
+  recentPeriods[base + way] = period;
+  recentNext[slot] = (way + 1) % RECENT_WAYS;
   return period;
 }
 
