@@ -99,7 +99,7 @@ export class DeliveryWorker {
       await Promise.allSettled([...this.sends]);
       await this.flush();
       const next = await this.deps.deliveries.nextDueAt();
-      const busy = this.cycling || this.sends.size > 0 || this.results.length > 0;
+      const busy = this.cycling || this.sends.size > 0 || this.results.length > 0 || this.flushing !== null;
       if (!busy && (!next || next.getTime() > this.deps.clock.now().getTime())) return;
       if (Date.now() > until) throw new Error('delivery worker did not drain in time');
       this.notify();
