@@ -87,6 +87,11 @@ export function createApp(sim: Simulator): Express {
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     res.status(status).type('application/json').send(text);
   };
+  /** Sends a search page body (UTF-8 JSON), as sendText would send its text. */
+  const sendBody = (res: Response, body: Buffer): void => {
+    if (locals(res).mangle) return sendText(res, 200, body.toString('utf8'));
+    res.status(200).set('Content-Type', 'application/json; charset=utf-8').send(body);
+  };
   const metersError = (res: Response, status: number, title: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}): void =>
     send(res, status, { title, status, details }, headers);
   const webhooksError = (res: Response, status: number, error: string, message: string, headers: Record<string, string> = {}): void =>
@@ -171,7 +176,7 @@ export function createApp(sim: Simulator): Express {
     if (!parsed.ok) return metersError(res, 400, 'Invalid request body', parsed.errors);
     const out = sim.search(kind, parsed.request);
     if (!out.ok) return metersError(res, 400, out.title, out.details);
-    sendText(res, 200, sim.pageText(kind, out.indices, out.nextPageToken));
+    sendBody(res, sim.pageBody(kind, out.indices, out.nextPageToken));
   };
   const meterIndex = (res: Response, id: string): number => {
     if (!UUID_PATTERN.test(id)) {
@@ -205,7 +210,7 @@ export function createApp(sim: Simulator): Express {
     if (!parsed.ok) return metersError(res, 400, 'Invalid request body', parsed.errors);
     const out = sim.search('1', parsed.request);
     if (!out.ok) return metersError(res, 400, out.title, out.details);
-    sendText(res, 200, sim.pageText('1', out.indices, out.nextPageToken));
+    sendBody(res, sim.pageBody('1', out.indices, out.nextPageToken));
   });
   app.get('/v1.1/account/:account_id/meters/:meter_id', (req, res) => {
     if (!accountOk(req, res)) return;

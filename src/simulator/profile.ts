@@ -94,24 +94,23 @@ const REVERSED3: string[] = Array.from({ length: 1000 }, (_, k) => {
   return s[2] + s[1] + s[0];
 });
 
-/** A layout split into literal text and runs of `#` (as their lengths). */
-const layouts = new Map<string, (string | number)[]>();
+/** A digit layout (`#` = digit) split into literal text and runs of `#` (as their lengths). */
+type Layout = readonly (string | number)[];
 
-function compileLayout(layout: string): (string | number)[] {
-  let parts = layouts.get(layout);
-  if (parts) return parts;
-  parts = [];
+function compileLayout(layout: string): Layout {
+  const parts: (string | number)[] = [];
   for (const m of layout.matchAll(/#+|[^#]+/g)) parts.push(m[0][0] === '#' ? m[0].length : m[0]);
-  layouts.set(layout, parts);
   return parts;
 }
+const ACCOUNT_LAYOUTS = UTILITY_REFS.map((r) => compileLayout(r.utility.account));
+const METER_SERIAL_LAYOUT = compileLayout('10########');
+const TEN_DIGITS = compileLayout('##########');
 
 /**
- * Digits for a layout (`#` = digit), nine per random draw: each draw gives its decimal digits
- * least significant first, so 123456789 yields `987654321`.
+ * Digits for a layout, nine per random draw: each draw gives its decimal digits least significant
+ * first, so 123456789 yields `987654321`.
  */
-function digits(rng: random.Rng, layout: string): string {
-  const parts = compileLayout(layout);
+function digits(rng: random.Rng, parts: Layout): string {
   let out = '';
   let pool = '';
   let left = 0;
@@ -137,6 +136,19 @@ function digits(rng: random.Rng, layout: string): string {
   return out;
 }
 
+/**
+ * Scratch generators, reseeded for each call instead of allocated: every rendered meter derives
+ * several fields. Each function below uses its own and calls nothing that uses them.
+ */
+const personRng = new Rng(0);
+const addressRng = new Rng(0);
+const addressEditRng = new Rng(0);
+const billingRng = new Rng(0);
+const tariffRng = new Rng(0);
+const accountRng = new Rng(0);
+const deviceRng = new Rng(0);
+const deviceEditRng = new Rng(0);
+
 /** Phone line numbers `0100`–`0199`. */
 const LINES: string[] = Array.from({ length: 100 }, (_, k) => String(100 + k).padStart(4, '0'));
 export const SOC_MAX: readonly number[] = [90, 95, 100];
@@ -151,14 +163,15 @@ export function city(store: MeterStore, seed: number, i: number): City {
   return cities[hash32(seed, S_ADDRESS, i) % cities.length];
 }
 
-export function person(store: MeterStore, seed: number, i: number): Person {
-  const rng = new Rng(seed, S_PERSON, i);
+/** The customer; `home` is the meter's city(), when the caller has it already. */
+export function person(store: MeterStore, seed: number, i: number, home: City = city(store, seed, i)): Person {
+  const rng = personRng.reset(seed, S_PERSON, i);
   const firstIndex = rng.int(FIRST_NAMES.length);
   const lastIndex = rng.int(LAST_NAMES.length);
   const first = FIRST_NAMES[firstIndex];
   const last = LAST_NAMES[lastIndex];
   const commercial = CLASSIFICATIONS[kindClassification(store.kind[i])] === 'COMMERCIAL';
-  const area = city(store, seed, i).areaCode;
+  const area = home.areaCode;
   const line = LINES[rng.range(100, 199) - 100];
   const phoneStyle = rng.int(3);
   // 555-01xx numbers are reserved for fiction.
@@ -190,9 +203,8 @@ export function person(store: MeterStore, seed: number, i: number): Person {
 }
 
 /** Service address; each address edit moves or corrects it (new number, unit, ZIP+4). */
-export function address(store: MeterStore, seed: number, i: number): Address {
-  const home = city(store, seed, i);
-  const base = new Rng(seed, S_ADDRESS, i);
+export function address(store: MeterStore, seed: number, i: number, home: City = city(store, seed, i)): Address {
+  const base = addressRng.reset(seed, S_ADDRESS, i);
   let number = base.range(10, 9899);
   let street = base.pick(STREETS);
   let unit = base.chance(0.25) ? base.pick(UNITS) : undefined;
@@ -200,7 +212,7 @@ export function address(store: MeterStore, seed: number, i: number): Address {
   let plus4 = base.chance(0.1) ? String(base.range(1000, 9999)) : undefined;
   const edits = store.addressEdits[i];
   if (edits > 0) {
-    const e = new Rng(seed, S_ADDRESS, i, edits);
+    const e = addressEditRng.reset(seed, S_ADDRESS, i, edits);
     const kind = e.int(3);
     if (kind === 0) {
       number = e.range(10, 9899);
@@ -220,7 +232,7 @@ export function address(store: MeterStore, seed: number, i: number): Address {
 
 /** A separate billing address for some customers (landlords, companies); undefined for most. */
 export function billingAddress(seed: number, i: number): Address | undefined {
-  const rng = new Rng(seed, S_BILLING, i);
+  const rng = billingRng.reset(seed, S_BILLING, i);
   if (!rng.chance(0.15)) return undefined;
   const ref = UTILITY_REFS[rng.int(UTILITY_REFS.length)];
   const home = rng.pick(ref.utility.cities);
@@ -238,7 +250,7 @@ export function tariffList(store: MeterStore, i: number): readonly string[] {
 /** Index of the meter's tariff in tariffList(). */
 export function tariffIndex(store: MeterStore, seed: number, i: number): number {
   const list = tariffList(store, i);
-  const rng = new Rng(seed, S_TARIFF, i);
+  const rng = tariffRng.reset(seed, S_TARIFF, i);
   // Each edit moves to another tariff of the list, so an edit is always visible.
   return (rng.int(list.length) + store.tariffEdits[i]) % list.length;
 }
@@ -249,11 +261,11 @@ export function tariff(store: MeterStore, seed: number, i: number): string {
 
 export function utilityNumbers(store: MeterStore, seed: number, i: number): UtilityNumbers {
   const u = UTILITY_REFS[store.utility[i]].utility;
-  const rng = new Rng(seed, S_ACCOUNT, i);
-  const account = digits(rng, u.account);
-  const meterSerial = digits(rng, '10########');
-  const serviceAgreement = digits(rng, '##########');
-  const customerAccount = digits(rng, '##########');
+  const rng = accountRng.reset(seed, S_ACCOUNT, i);
+  const account = digits(rng, ACCOUNT_LAYOUTS[store.utility[i]]);
+  const meterSerial = digits(rng, METER_SERIAL_LAYOUT);
+  const serviceAgreement = digits(rng, TEN_DIGITS);
+  const customerAccount = digits(rng, TEN_DIGITS);
   const lseIndex = rng.int(u.lse.length);
   return { account, meterSerial, serviceAgreement, customerAccount, lse: u.lse[lseIndex], lseIndex };
 }
@@ -263,7 +275,7 @@ export function deviceProfile(store: MeterStore, seed: number, i: number): Devic
   const code = store.device[i];
   if (code === 0) return undefined;
   const edits = store.deviceEdits[i];
-  const rng = new Rng(seed, S_DEVICE, i);
+  const rng = deviceRng.reset(seed, S_DEVICE, i);
   let modelIndex = code - 1;
   let model = DEVICE_MODELS[modelIndex];
   let serialSeed = rng.range(100000, 999999);
@@ -272,7 +284,7 @@ export function deviceProfile(store: MeterStore, seed: number, i: number): Devic
   const count = 1 + (model.type === 'BATTERY' && rng.chance(0.2) ? 1 : 0) + (edits % 2);
   if (edits >= 2) {
     // Replaced hardware: a same-type model, a new serial, installed later.
-    const e = new Rng(seed, S_DEVICE, i, edits);
+    const e = deviceEditRng.reset(seed, S_DEVICE, i, edits);
     modelIndex = e.pick(SAME_TYPE[modelIndex]);
     model = DEVICE_MODELS[modelIndex];
     serialSeed = e.range(100000, 999999);

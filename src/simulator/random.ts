@@ -49,16 +49,26 @@ export class Rng {
   private d = 0;
 
   constructor(seed: number, stream = 0, extra = 0, extra2 = 0) {
+    this.reset(seed, stream, extra, extra2);
+  }
+
+  /**
+   * Restarts as `new Rng(seed, stream, extra, extra2)` would, without allocating: rendering
+   * derives several fields of every meter from their own streams.
+   */
+  reset(seed: number, stream = 0, extra = 0, extra2 = 0): this {
     const key = extra2 === 0 ? seed : hash32(seed, extra2, 0x5eed);
-    // hash32(key, stream, extra, 1 | 2 | 3), sharing the common steps: one Rng per derived field of
-    // every rendered meter.
+    // hash32(key, stream, extra, 1 | 2 | 3), sharing the common steps.
     const prefix = hashPrefix(key, stream, extra);
     this.a = hashFinish(prefix, 1);
     this.b = hashFinish(prefix, 2);
     this.c = hashFinish(prefix, 3);
     this.d = 1;
     // hash32 already avalanches the seed words; a few rounds mix them into each other.
-    for (let i = 0; i < 3; i++) this.nextU32();
+    this.nextU32();
+    this.nextU32();
+    this.nextU32();
+    return this;
   }
 
   nextU32(): number {

@@ -19,7 +19,7 @@ import type { Address } from './profile';
 import * as random from './random';
 import * as state from './state';
 import type { MeterStore } from './state';
-import { assertCatalogIsPlainText, bool, Fragments, SparseFragments } from './text';
+import { assertCatalogIsPlainText, bool, Fragments } from './text';
 import * as time from './time';
 import type { DeliveryPeriod } from './time';
 
@@ -62,7 +62,7 @@ const {
   V1_PREFERENCE,
   V1_STATUS,
 } = catalog;
-const { address, billingAddress, deviceProfile, person, SOC_MAX, SOC_MIN, tariffIndex, utilityNumbers } = profile;
+const { address, billingAddress, city, deviceProfile, person, SOC_MAX, SOC_MIN, tariffIndex, utilityNumbers } = profile;
 const { hash32, salt } = random;
 const { FLAG_ARCHIVED, FLAG_CONNECT, FLAG_HAS_REFERENCE, FLAG_NEW_SPELLING, kindClassification, kindCreatedBy, kindMeterType } = state;
 const { civilFromDays, formatDay, formatInstant, formatSeconds, localDay, localMidnight, localMidnightOfDay, nextPeriod, periodAt, periodDeadlines } = time;
@@ -247,34 +247,25 @@ const DEVICE_BATTERY = new Fragments(MODELS * 4, (key) => {
 });
 const PTO_KEY = ',"permission_to_operate_date":"';
 
-/** Key of a battery's configuration: model, units, state-of-charge limits, installer, solar. */
-function batteryKey(d: profile.DeviceProfile): number {
-  return ((((d.modelIndex * 4 + d.count) * SOC_MAX.length + d.maxSocIndex) * SOC_MIN.length + d.minSocIndex) * INSTALLERS.length + d.installerIndex) * 2 + (d.solar ? 1 : 0);
+/** Key of a battery's state-of-charge limits and installer. */
+function batteryConfigKey(d: profile.DeviceProfile): number {
+  return (d.maxSocIndex * SOC_MIN.length + d.minSocIndex) * INSTALLERS.length + d.installerIndex;
 }
-function decodeBattery(key: number): { m: catalog.DeviceModel; n: number; maxSoc: number; minSoc: number; installer: string; solar: boolean } {
-  let k = key;
-  const solar = k % 2 === 1;
-  k = Math.floor(k / 2);
-  const installer = INSTALLERS[k % INSTALLERS.length];
-  k = Math.floor(k / INSTALLERS.length);
-  const minSoc = SOC_MIN[k % SOC_MIN.length];
-  k = Math.floor(k / SOC_MIN.length);
-  const maxSoc = SOC_MAX[k % SOC_MAX.length];
-  k = Math.floor(k / SOC_MAX.length);
-  return { m: DEVICE_MODELS[Math.floor(k / 4)], n: k % 4, maxSoc, minSoc, installer, solar };
+const BATTERY_CONFIGS = SOC_MAX.length * SOC_MIN.length * INSTALLERS.length;
+function batteryConfig(key: number): string {
+  const installer = INSTALLERS[key % INSTALLERS.length];
+  const minSoc = SOC_MIN[Math.floor(key / INSTALLERS.length) % SOC_MIN.length];
+  const maxSoc = SOC_MAX[Math.floor(key / INSTALLERS.length / SOC_MIN.length)];
+  return `,"battery_max_state_of_charge_percentage":${maxSoc},"battery_min_state_of_charge_percentage":${minSoc},"installer":"${installer}"`;
 }
 
-/** The newer spec's battery fields in `device`: by (battery key, open string). */
-const DEVICE_BATTERY_NEW = new SparseFragments((key) => {
-  const open = key % 2 === 1;
-  const { m, n, maxSoc, minSoc, installer, solar } = decodeBattery(Math.floor(key / 2));
-  const b = batterySize(m, n);
-  return (
-    (open ? '"' : '') +
-    `,"battery_max_discharge_rate_kw":${b.power},"battery_max_charge_rate_kw":${b.charge}` +
-    `,"battery_max_state_of_charge_percentage":${maxSoc},"battery_min_state_of_charge_percentage":${minSoc},"installer":"${installer}","is_connected_to_solar":${bool(solar)}`
-  );
+/** The newer spec's battery rates in `device`: by (open string, model, units). */
+const DEVICE_BATTERY_RATES = new Fragments(2 * MODELS * 4, (key) => {
+  const b = batterySize(DEVICE_MODELS[Math.floor(key / 4) % MODELS], key % 4);
+  return (key >= MODELS * 4 ? '"' : '') + `,"battery_max_discharge_rate_kw":${b.power},"battery_max_charge_rate_kw":${b.charge}`;
 });
+/** The newer spec's battery limits, installer and solar flag in `device`: by (config, solar). */
+const DEVICE_BATTERY_CONFIG = new Fragments(BATTERY_CONFIGS * 2, (key) => `${batteryConfig(key >> 1)},"is_connected_to_solar":${bool((key & 1) === 1)}`);
 
 /** Close the device (or customer), open the site with its load zone: by (open string, utility, zone). */
 const SITE_ZONE = new Fragments(2 * UTILITIES * 8, (key) => {
@@ -308,33 +299,36 @@ const INFO_HEAD = new Fragments(MODELS * 2, (key) => {
   const m = DEVICE_MODELS[Math.floor(key / 2)];
   return (key % 2 === 1 ? '"' : '') + `,"site_devices":[{"device_type":"${m.type}","model":"${m.model}","manufacturer":"${m.manufacturer}","serial_number":"`;
 });
-/** The rest of a site device and the site: by battery key (batteries) or model and year. */
-const INFO_TAIL = new SparseFragments((key) => {
-  const spelling = key % 2 === 1;
-  const k = Math.floor(key / 2);
-  let m: catalog.DeviceModel;
-  let text = '"';
-  let year = 0;
-  if (k >= 1 << 24) {
-    // Not a battery: model and model year.
-    m = DEVICE_MODELS[Math.floor((k - (1 << 24)) / 64)];
-    year = 2000 + ((k - (1 << 24)) % 64);
-    if (m.powerKw !== undefined) text += `,"power_capacity_kw":${m.powerKw}`;
-  } else {
-    const d = decodeBattery(k);
-    m = d.m;
-    const b = batterySize(m, d.n);
-    text +=
-      `,"energy_capacity_kwh":${b.energy},"power_capacity_kw":${b.power},"energy_capacity_duration_hours":${b.hours}` +
-      `,"battery_max_state_of_charge_percentage":${d.maxSoc},"battery_min_state_of_charge_percentage":${d.minSoc},"installer":"${d.installer}"` +
-      (spelling
-        ? `,"battery_max_discharge_rate_kw":${b.power},"battery_max_charge_rate_kw":${b.charge},"is_connected_to_solar":${bool(d.solar)}`
-        : `,"max_energy_production_rate_kw":${b.power},"max_energy_consumption_rate_kw":${b.charge},"pv_connected":${bool(d.solar)}`);
-  }
+/** What follows the device type in a site device: voltage level and generator year and fuel. */
+function infoEnd(m: catalog.DeviceModel, year: number): string {
+  let text = '';
   if (m.type === 'EV' && m.energyKwh !== undefined) text += `,"energy_capacity_kwh":${m.energyKwh}`;
   if (m.evseLevel) text += `,"voltage_level":"${m.evseLevel}"`;
   if (m.type === 'GENERATOR') text += `,"model_year":${year}` + (m.fuel ? `,"fuel_type":"${m.fuel}"` : '');
   return `${text}}]}`;
+}
+/** The rest of a site device that is not a battery, and of the site: by (model, model year - 2000 for generators). */
+const INFO_OTHER = new Fragments(MODELS * 64, (key) => {
+  const m = DEVICE_MODELS[Math.floor(key / 64)];
+  return '"' + (m.powerKw !== undefined ? `,"power_capacity_kw":${m.powerKw}` : '') + infoEnd(m, 2000 + (key % 64));
+});
+/** A battery site device's sizes: by (model, units). */
+const INFO_BATTERY_SIZE = new Fragments(MODELS * 4, (key) => {
+  const b = batterySize(DEVICE_MODELS[Math.floor(key / 4)], key % 4);
+  return `","energy_capacity_kwh":${b.energy},"power_capacity_kw":${b.power},"energy_capacity_duration_hours":${b.hours}`;
+});
+/** A battery site device's limits and installer: by config. */
+const INFO_BATTERY_CONFIG = new Fragments(BATTERY_CONFIGS, batteryConfig);
+/** A battery site device's rates and solar flag in either spelling, and the rest of the site: by (model, units, new spelling, solar). */
+const INFO_BATTERY_RATES = new Fragments(MODELS * 4 * 4, (key) => {
+  const m = DEVICE_MODELS[Math.floor(key / 16)];
+  const b = batterySize(m, Math.floor(key / 4) % 4);
+  const solar = bool((key & 1) === 1);
+  return (
+    ((key & 2) !== 0
+      ? `,"battery_max_discharge_rate_kw":${b.power},"battery_max_charge_rate_kw":${b.charge},"is_connected_to_solar":${solar}`
+      : `,"max_energy_production_rate_kw":${b.power},"max_energy_consumption_rate_kw":${b.charge},"pv_connected":${solar}`) + infoEnd(m, 0)
+  );
 });
 
 /** CAISO's block: by (SGIP funding, renewable, NEM3). */
@@ -540,12 +534,13 @@ export class Renderer {
 
     // customer
     let o = this.identifiers(i, ref, DETAILS);
-    const a = address(s, seed, i);
+    const home = city(s, seed, i);
+    const a = address(s, seed, i, home);
     o += a.street1;
     o += a.street2 === undefined ? '","postal_code":"' : '","street_2":"' + a.street2 + '","postal_code":"';
     o += a.postalCode;
     o += cityText(a.place).customer;
-    const who = person(s, seed, i);
+    const who = person(s, seed, i, home);
     o += who.name;
     o += TITLE_EMAIL.get(who.titleIndex + 1);
     o += who.email;
@@ -586,7 +581,8 @@ export class Renderer {
         }
         if ((s.flags[i] & FLAG_NEW_SPELLING) !== 0) {
           // Fields the newer copy of Leap's spec adds to `device` (leap-api.md §4.5).
-          o += DEVICE_BATTERY_NEW.get(batteryKey(dev) * 2 + (open ? 1 : 0));
+          o += DEVICE_BATTERY_RATES.get(((open ? MODELS : 0) + mi) * 4 + dev.count);
+          o += DEVICE_BATTERY_CONFIG.get(batteryConfigKey(dev) * 2 + (dev.solar ? 1 : 0));
           open = false;
         }
       }
@@ -600,8 +596,12 @@ export class Renderer {
         infoOpen = 1;
       }
       o += INFO_HEAD.get(mi * 2 + infoOpen) + dev.serial;
-      const spelling = (s.flags[i] & FLAG_NEW_SPELLING) !== 0 ? 1 : 0;
-      o += INFO_TAIL.get(battery ? batteryKey(dev) * 2 + spelling : ((1 << 24) + mi * 64 + (m.type === 'GENERATOR' ? dev.modelYear - 2000 : 0)) * 2);
+      if (battery) {
+        o += INFO_BATTERY_SIZE.get(mi * 4 + dev.count) + INFO_BATTERY_CONFIG.get(batteryConfigKey(dev));
+        o += INFO_BATTERY_RATES.get(((mi * 4 + dev.count) * 2 + ((s.flags[i] & FLAG_NEW_SPELLING) !== 0 ? 1 : 0)) * 2 + (dev.solar ? 1 : 0));
+      } else {
+        o += INFO_OTHER.get(mi * 64 + (m.type === 'GENERATOR' ? dev.modelYear - 2000 : 0));
+      }
     } else {
       renewable = (misc & 8) !== 0;
       o += SITE_NO_DEVICE.get((utility * 8 + zone) * 2 + (renewable ? 1 : 0));

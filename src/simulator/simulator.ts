@@ -17,6 +17,7 @@ import { generatePortfolio, meterAttributes } from './portfolio';
 import { Rng, salt, seededUuid } from './random';
 import { Renderer, type LeapEventPayload } from './render';
 import { FLAG_CONNECT, FLAG_HAS_REFERENCE, kindCreatedBy, kindMeterType, MeterStore, Stamper } from './state';
+import { Utf8Writer } from './text';
 import { HOUR_MS, localDay } from './time';
 import { LeapWebhooks, type LeapEnvelope, type WebhookStats } from './webhooks';
 
@@ -89,6 +90,9 @@ export interface AuthorizeOptions {
 const PARTNER_CODE_BITS: Record<string, number> = Object.fromEntries(PARTNER_ACTIONS.map((a) => [a.code, a.bit]));
 export type LeapActionCode = 'LEAP_0001' | 'MRKT_0001';
 const LEAP_CODE_BITS: Record<LeapActionCode, number> = { LEAP_0001: 1, MRKT_0001: 2 };
+
+/** Room to reserve per meter in a page body (bytes); the buffer grows past it if needed. */
+const PAGE_BYTES_PER_METER: Record<SearchKind, number> = { d: 3072, e: 2048, '1': 1280 };
 
 export class Simulator {
   readonly app: Express;
@@ -261,20 +265,23 @@ export class Simulator {
   }
 
   /**
-   * @internal The JSON text of one search page: v2 `{meters, next_page_token?}` (kind `d` details,
-   * `e` enrollments) or v1 `{results, next_page_token}` (kind `1`), built from each meter's text.
+   * @internal The body of one search page, UTF-8 JSON: v2 `{meters, next_page_token?}` (kind `d`
+   * details, `e` enrollments) or v1 `{results, next_page_token}` (kind `1`). Each meter's text is
+   * encoded straight into the body: the same bytes as the page's text, without building the
+   * page-sized string and encoding it again.
    */
-  pageText(kind: SearchKind, indices: readonly number[], nextPageToken: string | undefined): string {
+  pageBody(kind: SearchKind, indices: readonly number[], nextPageToken: string | undefined): Buffer {
     const r = this.renderer;
-    const parts = new Array<string>(indices.length);
-    if (kind === '1') {
-      const now = this.clockMs;
-      for (let k = 0; k < indices.length; k++) parts[k] = r.v1Json(indices[k], now);
-      return '{"results":[' + parts.join(',') + '],"next_page_token":' + (nextPageToken !== undefined ? JSON.stringify(nextPageToken) : 'null') + '}';
+    const out = new Utf8Writer(PAGE_BYTES_PER_METER[kind] * indices.length + 4096);
+    out.write(kind === '1' ? '{"results":[' : '{"meters":[');
+    for (let k = 0; k < indices.length; k++) {
+      if (k > 0) out.write(',');
+      const i = indices[k];
+      out.write(kind === 'd' ? r.detailsJson(i) : kind === 'e' ? r.enrollmentJson(i) : r.v1Json(i, this.clockMs));
     }
-    if (kind === 'd') for (let k = 0; k < indices.length; k++) parts[k] = r.detailsJson(indices[k]);
-    else for (let k = 0; k < indices.length; k++) parts[k] = r.enrollmentJson(indices[k]);
-    return '{"meters":[' + parts.join(',') + ']' + (nextPageToken ? ',"next_page_token":' + JSON.stringify(nextPageToken) : '') + '}';
+    if (kind === '1') out.write('],"next_page_token":' + (nextPageToken !== undefined ? JSON.stringify(nextPageToken) : 'null') + '}');
+    else out.write(nextPageToken ? '],"next_page_token":' + JSON.stringify(nextPageToken) + '}' : ']}');
+    return out.bytes();
   }
 
   // ---- Test and demo helpers: each stamps audit.updated_at at the simulated now and emits Leap's webhook. ----

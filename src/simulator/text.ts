@@ -130,30 +130,34 @@ export class Fragments {
   }
 }
 
+export const bool = (b: boolean): string => (b ? 'true' : 'false');
+
 /**
- * Text fragments keyed by a larger integer, built on first use. Keys come from combinations of
- * catalog values actually rendered (a few thousand at most); the table is cleared if it ever
- * holds more than `limit`.
+ * UTF-8 bytes written text by text into one growing buffer: a search page's meter texts go
+ * straight into the response body, with no page-sized string built and then encoded again.
  */
-export class SparseFragments {
-  private readonly texts = new Map<number, string>();
+export class Utf8Writer {
+  private buf: Buffer;
+  private length = 0;
 
-  constructor(
-    private readonly build: (key: number) => string,
-    private readonly limit = 20_000,
-  ) {}
-
-  get(key: number): string {
-    const text = this.texts.get(key);
-    return text !== undefined ? text : this.fill(key);
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
   }
 
-  private fill(key: number): string {
-    const text = flat(this.build(key));
-    if (this.texts.size >= this.limit) this.texts.clear();
-    this.texts.set(key, text);
-    return text;
+  write(text: string): void {
+    // At most three bytes per UTF-16 unit.
+    const need = this.length + text.length * 3;
+    if (need > this.buf.length) this.grow(need);
+    this.length += this.buf.write(text, this.length, 'utf8');
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  private grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
   }
 }
-
-export const bool = (b: boolean): string => (b ? 'true' : 'false');
