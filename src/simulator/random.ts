@@ -136,9 +136,15 @@ export class Rng {
   }
 }
 
+/** Feistel rounds are tabulated (4 × 65,536 entries, 512 KB) once a permutation has been used this often. */
+const TABULATE_AFTER = 50_000;
+const HALF = 0x10000;
+
 /**
  * A keyed bijection on 32-bit integers (four-round Feistel network). Meter ids and partner
  * references embed a permuted index, so an id maps back to its meter without a lookup table.
+ * Rendering permutes every meter index it shows, so a heavily used permutation keeps its round
+ * function in a table instead of hashing.
  */
 export class Permutation32 {
   private readonly keys: number[];
@@ -146,6 +152,8 @@ export class Permutation32 {
   private readonly k1: number;
   private readonly k2: number;
   private readonly k3: number;
+  private rounds: Uint16Array | null = null;
+  private uses = 0;
 
   constructor(seed: number, purpose: number) {
     this.keys = [1, 2, 3, 4].map((r) => hash32(seed, purpose, r) & 0xffff);
@@ -153,9 +161,17 @@ export class Permutation32 {
   }
 
   forward(x: number): number {
-    // The four rounds unrolled (runs once per meter id rendered).
+    const t = this.rounds ?? this.tabulateWhenBusy();
     const l0 = (x >>> 16) & 0xffff;
     const r0 = x & 0xffff;
+    // The four rounds unrolled: (l, r) becomes (r, l ^ f(r)).
+    if (t !== null) {
+      const r1 = l0 ^ t[r0];
+      const r2 = r0 ^ t[HALF + r1];
+      const r3 = r1 ^ t[2 * HALF + r2];
+      const r4 = r2 ^ t[3 * HALF + r3];
+      return ((r3 << 16) | r4) >>> 0;
+    }
     const r1 = l0 ^ round(r0, this.k0);
     const r2 = r0 ^ round(r1, this.k1);
     const r3 = r1 ^ round(r2, this.k2);
@@ -164,13 +180,22 @@ export class Permutation32 {
   }
 
   inverse(y: number): number {
+    const t = this.rounds ?? this.tabulateWhenBusy();
     let l = (y >>> 16) & 0xffff;
     let r = y & 0xffff;
     for (let i = this.keys.length - 1; i >= 0; i--) {
-      const f = round(l, this.keys[i]);
+      const f = t !== null ? t[i * HALF + l] : round(l, this.keys[i]);
       [l, r] = [r ^ f, l];
     }
     return ((l << 16) | r) >>> 0;
+  }
+
+  private tabulateWhenBusy(): Uint16Array | null {
+    if (++this.uses < TABULATE_AFTER) return null;
+    const t = new Uint16Array(4 * HALF);
+    for (let k = 0; k < 4; k++) for (let h = 0; h < HALF; h++) t[k * HALF + h] = round(h, this.keys[k]);
+    this.rounds = t;
+    return t;
   }
 }
 

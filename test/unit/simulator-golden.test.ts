@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import request from 'supertest';
 import { Simulator } from '../../src/simulator';
 
 const KEY = 'golden-key';
@@ -106,24 +106,44 @@ const EXPECTED: Record<string, string> = {
 
 type Texts = Map<string, string[]>;
 
-async function searchAll(sim: Simulator, path: string, body: Record<string, unknown>, out: string[]): Promise<void> {
+/** The simulator's app on a local port, for the duration of `run`. */
+async function serve<T>(sim: Simulator, run: (get: Http) => Promise<T>): Promise<T> {
+  const server = sim.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const http: Http = async (path, body) => {
+    const res = await fetch(base + path, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, text.slice(0, 500));
+    return text;
+  };
+  try {
+    return await run(http);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+type Http = (path: string, body?: Record<string, unknown>) => Promise<string>;
+
+async function searchAll(http: Http, path: string, body: Record<string, unknown>, out: string[]): Promise<void> {
   let token: string | undefined;
   let pages = 0;
   do {
-    const res = await request(sim.app)
-      .post(path)
-      .set('authorization', AUTH)
-      .send({ ...body, ...(token ? { page_token: token } : {}) });
-    assert.equal(res.status, 200, res.text.slice(0, 500));
-    out.push(res.text);
-    const parsed = JSON.parse(res.text) as { next_page_token?: string | null };
+    const text = await http(path, { ...body, ...(token ? { page_token: token } : {}) });
+    out.push(text);
+    const parsed = JSON.parse(text) as { next_page_token?: string | null };
     token = typeof parsed.next_page_token === 'string' ? parsed.next_page_token : undefined;
     pages++;
   } while (token && pages < 50);
 }
 
 /** Every text the outside world can see of the portfolio now, grouped by view. */
-async function capture(sim: Simulator): Promise<Texts> {
+async function capture(sim: Simulator, http: Http): Promise<Texts> {
   const texts: Texts = new Map();
   const add = (key: string): string[] => {
     const list: string[] = [];
@@ -131,28 +151,26 @@ async function capture(sim: Simulator): Promise<Texts> {
     return list;
   };
   const v1Path = `/v1.1/account/${sim.accountId}/meters/search`;
-  await searchAll(sim, '/v2/meters/search', { page_size: 500 }, add('details-search'));
-  await searchAll(sim, '/v2/meters/enrollments/search', { page_size: 500 }, add('enrollment-search'));
-  await searchAll(sim, v1Path, { page_size: 500 }, add('v1-search'));
-  await searchAll(sim, '/v2/meters/search', {}, add('details-search-default'));
+  await searchAll(http, '/v2/meters/search', { page_size: 500 }, add('details-search'));
+  await searchAll(http, '/v2/meters/enrollments/search', { page_size: 500 }, add('enrollment-search'));
+  await searchAll(http, v1Path, { page_size: 500 }, add('v1-search'));
+  await searchAll(http, '/v2/meters/search', {}, add('details-search-default'));
 
   const filtered = add('filtered-search');
   const since = new Date(sim.now().getTime() - 30 * 86_400_000).toISOString();
-  await searchAll(sim, '/v2/meters/search', { page_size: 137, global_enrollment_statuses: ['ACTIVE', 'NOT_PARTICIPATING'] }, filtered);
-  await searchAll(sim, '/v2/meters/enrollments/search', { page_size: 211, transmission_region: 'CAISO', exclude_archived: true }, filtered);
-  await searchAll(sim, '/v2/meters/enrollments/search', { page_size: 50, action_type: ['IS_ASSIGNED_TO_A_RESOURCE', 'NO_MISSING_FIELDS'] }, filtered);
-  await searchAll(sim, '/v2/meters/search', { page_size: 300, last_modified_date_time: since, meter_types: ['DEVICE'] }, filtered);
-  await searchAll(sim, '/v2/meters/enrollments/search', { page_size: 99, partner_action_required: true }, filtered);
-  await searchAll(sim, '/v2/meters/search', { meter_ids: sim.meterIds({ limit: 40 }).filter((_, k) => k % 3 === 0) }, filtered);
-  await searchAll(sim, v1Path, { page_size: 77, date_last_modified: since }, filtered);
+  await searchAll(http, '/v2/meters/search', { page_size: 137, global_enrollment_statuses: ['ACTIVE', 'NOT_PARTICIPATING'] }, filtered);
+  await searchAll(http, '/v2/meters/enrollments/search', { page_size: 211, transmission_region: 'CAISO', exclude_archived: true }, filtered);
+  await searchAll(http, '/v2/meters/enrollments/search', { page_size: 50, action_type: ['IS_ASSIGNED_TO_A_RESOURCE', 'NO_MISSING_FIELDS'] }, filtered);
+  await searchAll(http, '/v2/meters/search', { page_size: 300, last_modified_date_time: since, meter_types: ['DEVICE'] }, filtered);
+  await searchAll(http, '/v2/meters/enrollments/search', { page_size: 99, partner_action_required: true }, filtered);
+  await searchAll(http, '/v2/meters/search', { meter_ids: sim.meterIds({ limit: 40 }).filter((_, k) => k % 3 === 0) }, filtered);
+  await searchAll(http, v1Path, { page_size: 77, date_last_modified: since }, filtered);
 
   const ids = sim.meterIds();
   const single = add('single-routes');
   for (let k = 0; k < ids.length; k += 97) {
     for (const path of [`/v2/meters/${ids[k]}`, `/v2/meters/${ids[k]}/enrollments`, `/v1.1/account/${sim.accountId}/meters/${ids[k]}`]) {
-      const res = await request(sim.app).get(path).set('authorization', AUTH);
-      assert.equal(res.status, 200);
-      single.push(res.text);
+      single.push(await http(path));
     }
   }
   const details = add('meter-details');
@@ -244,7 +262,7 @@ describe('simulator golden output', function () {
       const mismatches: string[] = [];
       for (const [phase, step] of phases) {
         step();
-        const texts = await capture(sim);
+        const texts = await serve(sim, (http) => capture(sim, http));
         for (const [view, list] of texts) {
           const key = `seed${seed}/${phase}/${view}`;
           const hash = createHash('sha256');

@@ -44,6 +44,38 @@ describe('simulator randomness', () => {
     assert.equal(p.inverse(p.forward(0xffffffff)), 0xffffffff);
   });
 
+  it('Permutation32 gives the same values once its rounds are tabulated (after heavy use)', () => {
+    // The four-round Feistel network, written out with hash32 as the round function.
+    const keys = [1, 2, 3, 4].map((r) => hash32(7, 3, r) & 0xffff);
+    const reference = (x: number): number => {
+      let l = (x >>> 16) & 0xffff;
+      let r = x & 0xffff;
+      for (const k of keys) [l, r] = [r, l ^ (hash32(r, k) & 0xffff)];
+      return ((l << 16) | r) >>> 0;
+    };
+    const p = new Permutation32(7, 3);
+    for (let n = 0; n < 120_000; n++) {
+      const x = Math.imul(n, 0x9e3779b1) >>> 0;
+      const y = p.forward(x);
+      assert.equal(y, reference(x), `forward(${x}) after ${n} uses`);
+      if (n % 7 === 0) assert.equal(p.inverse(y), x);
+    }
+  });
+
+  it('Rng.reset restarts the generator exactly as a new one', () => {
+    const r = new Rng(1, 2, 3);
+    r.nextU32();
+    for (const [seed, stream, extra, extra2] of [
+      [42, 7, 0, 0],
+      [42, 7, 99, 0],
+      [0xffffffff, 0xdeadbeef, 123456, 3],
+    ]) {
+      r.reset(seed, stream, extra, extra2);
+      const fresh = new Rng(seed, stream, extra, extra2);
+      for (let k = 0; k < 10; k++) assert.equal(r.nextU32(), fresh.nextU32());
+    }
+  });
+
   it('hash32 mixes every argument', () => {
     const base = hash32(1, 2, 3, 4);
     assert.notEqual(hash32(2, 2, 3, 4), base);
