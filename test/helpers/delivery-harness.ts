@@ -141,8 +141,16 @@ export async function deliveryHarness(engine: Engine, opts: DeliveryHarnessOptio
   const sim = await startSimulator({ meters: opts.meters ?? 3, seed: opts.seed ?? 7, apiKey: SIM_KEY, webhookTimeScale: 0.001 });
   const dir = mkdtempSync(path.join(tmpdir(), 'delivery-destinations-'));
   const destinations = new FolderDestinations(dir, opts.env ?? {});
-  for (const [name, spec] of Object.entries(opts.destinations)) destinations.write(name, typeof spec === 'string' ? spec : destinationYaml(spec));
-  destinations.reload();
+  try {
+    for (const [name, spec] of Object.entries(opts.destinations)) destinations.write(name, typeof spec === 'string' ? spec : destinationYaml(spec));
+    destinations.reload();
+  } catch (err) {
+    // A destination file the test got wrong must not leave a simulator, a database or a folder behind.
+    await sim.close();
+    if (!opts.db) await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const yaml = [
     'leap:',
     `  api_version: ${opts.apiVersion ?? 'v2'}`,
