@@ -152,6 +152,8 @@ const deviceEditRng = new Rng(0);
 /** Phone line numbers `0100`–`0199`. */
 const LINES: string[] = Array.from({ length: 100 }, (_, k) => String(100 + k).padStart(4, '0'));
 export const SOC_MAX: readonly number[] = [90, 95, 100];
+export const FIRST_MODEL_YEAR = 2012;
+export const LAST_MODEL_YEAR = 2025;
 export const SOC_MIN: readonly number[] = [5, 10, 20];
 /** `first last` for every pair of catalog names. */
 const NAMES: string[] = FIRST_NAMES.flatMap((first) => LAST_NAMES.map((last) => `${first} ${last}`));
@@ -295,7 +297,7 @@ export function deviceProfile(store: MeterStore, seed: number, i: number): Devic
   const minSocIndex = rng.int(SOC_MIN.length);
   const installerIndex = rng.int(INSTALLERS.length);
   const solar = rng.chance(0.6);
-  const modelYear = rng.range(2012, 2025);
+  const modelYear = rng.range(FIRST_MODEL_YEAR, LAST_MODEL_YEAR);
   return {
     model,
     modelIndex,

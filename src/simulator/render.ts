@@ -62,7 +62,7 @@ const {
   V1_PREFERENCE,
   V1_STATUS,
 } = catalog;
-const { address, billingAddress, city, deviceProfile, person, SOC_MAX, SOC_MIN, tariffIndex, utilityNumbers } = profile;
+const { address, billingAddress, city, deviceProfile, FIRST_MODEL_YEAR, LAST_MODEL_YEAR, person, SOC_MAX, SOC_MIN, tariffIndex, utilityNumbers } = profile;
 const { hash32, salt } = random;
 const { FLAG_ARCHIVED, FLAG_CONNECT, FLAG_HAS_REFERENCE, FLAG_NEW_SPELLING, kindClassification, kindCreatedBy, kindMeterType } = state;
 const { civilFromDays, formatDay, formatInstant, formatSeconds, localDay, localMidnight, localMidnightOfDay, nextPeriod, periodAt, periodDeadlines } = time;
@@ -145,6 +145,12 @@ const METER_TYPE_OF_KIND = Array.from({ length: KINDS }, (_, k) => METER_TYPE_CO
 const CLASSIFICATION_OF_KIND = Array.from({ length: KINDS }, (_, k) => CLASSIFICATIONS[kindClassification(k)] ?? '');
 const UTILITIES = UTILITY_REFS.length;
 const MODELS = DEVICE_MODELS.length;
+// Strides of fragment keys: the longest list of each kind in the catalog.
+const ZONES = Math.max(...UTILITY_REFS.map((r) => r.utility.loadZones.length));
+const LSES = Math.max(...UTILITY_REFS.map((r) => r.utility.lse.length));
+const TARIFFS = Math.max(...UTILITY_REFS.map((r) => Math.max(r.utility.tariffs.length, r.utility.commercialTariffs.length)));
+const REASONS = Math.max(IDLE_REASONS.length, DISENROLL_REASONS.length);
+const MODEL_YEARS = LAST_MODEL_YEAR - FIRST_MODEL_YEAR + 1;
 const PROGRAM_INDEX = new Map(Object.keys(PROGRAMS).map((p, k) => [p, k]));
 const COMPANY_TYPES = ['LIMITED_LIABILITY_COMPANY', 'CORPORATION', 'PARTNERSHIP', 'OTHER'];
 const VOLTAGES = ['120/240 V', '208 V', '480 V'];
@@ -268,15 +274,15 @@ const DEVICE_BATTERY_RATES = new Fragments(2 * MODELS * 4, (key) => {
 const DEVICE_BATTERY_CONFIG = new Fragments(BATTERY_CONFIGS * 2, (key) => `${batteryConfig(key >> 1)},"is_connected_to_solar":${bool((key & 1) === 1)}`);
 
 /** Close the device (or customer), open the site with its load zone: by (open string, utility, zone). */
-const SITE_ZONE = new Fragments(2 * UTILITIES * 8, (key) => {
-  const open = key >= UTILITIES * 8;
-  const utility = Math.floor(key / 8) % UTILITIES;
-  return (open ? '"' : '') + `},"site":{"load_zone":"${UTILITY_REFS[utility].utility.loadZones[key % 8]}"`;
+const SITE_ZONE = new Fragments(2 * UTILITIES * ZONES, (key) => {
+  const open = key >= UTILITIES * ZONES;
+  const utility = Math.floor(key / ZONES) % UTILITIES;
+  return (open ? '"' : '') + `},"site":{"load_zone":"${UTILITY_REFS[utility].utility.loadZones[key % ZONES]}"`;
 });
 /** A site without a device, whole: by (utility, zone, renewable). */
-const SITE_NO_DEVICE = new Fragments(UTILITIES * 8 * 2, (key) => {
-  const utility = Math.floor(key / 16);
-  const zone = Math.floor(key / 2) % 8;
+const SITE_NO_DEVICE = new Fragments(UTILITIES * ZONES * 2, (key) => {
+  const utility = Math.floor(key / 2 / ZONES);
+  const zone = Math.floor(key / 2) % ZONES;
   return `},"site":{"load_zone":"${UTILITY_REFS[utility].utility.loadZones[zone]}","on_site_fossil_generator":false,"renewable_generator":${bool(key % 2 === 1)},"site_devices":[]}`;
 });
 /** Site device counts and flags: by (model, units, solar). */
@@ -284,12 +290,12 @@ const SITE_DEVICE = new Fragments(MODELS * 4 * 2, (key) => {
   const m = DEVICE_MODELS[Math.floor(key / 8)];
   return `,"number_of_devices":${Math.floor(key / 2) % 4},"on_site_fossil_generator":${bool(m.type === 'GENERATOR')},"renewable_generator":${bool(key % 2 === 1)}`;
 });
-/** Deprecated generator_* site fields up to the serial number: by (model, model year - 2000). */
-const SITE_GENERATOR = new Fragments(MODELS * 64, (key) => {
-  const m = DEVICE_MODELS[Math.floor(key / 64)];
+/** Deprecated generator_* site fields up to the serial number: by (model, model year). */
+const SITE_GENERATOR = new Fragments(MODELS * MODEL_YEARS, (key) => {
+  const m = DEVICE_MODELS[Math.floor(key / MODEL_YEARS)];
   return (
     (m.powerKw !== undefined ? `,"generator_capacity_kw":${m.powerKw}` : '') +
-    `,"generator_model_year":${2000 + (key % 64)},"generator_manufacturer":"${m.manufacturer}"` +
+    `,"generator_model_year":${FIRST_MODEL_YEAR + (key % MODEL_YEARS)},"generator_manufacturer":"${m.manufacturer}"` +
     (m.fuel ? `,"generator_fuel_type":"${m.fuel}"` : '') +
     ',"generator_serial_number":"'
   );
@@ -307,10 +313,10 @@ function infoEnd(m: catalog.DeviceModel, year: number): string {
   if (m.type === 'GENERATOR') text += `,"model_year":${year}` + (m.fuel ? `,"fuel_type":"${m.fuel}"` : '');
   return `${text}}]}`;
 }
-/** The rest of a site device that is not a battery, and of the site: by (model, model year - 2000 for generators). */
-const INFO_OTHER = new Fragments(MODELS * 64, (key) => {
-  const m = DEVICE_MODELS[Math.floor(key / 64)];
-  return '"' + (m.powerKw !== undefined ? `,"power_capacity_kw":${m.powerKw}` : '') + infoEnd(m, 2000 + (key % 64));
+/** The rest of a site device that is not a battery, and of the site: by (model, model year of generators). */
+const INFO_OTHER = new Fragments(MODELS * MODEL_YEARS, (key) => {
+  const m = DEVICE_MODELS[Math.floor(key / MODEL_YEARS)];
+  return '"' + (m.powerKw !== undefined ? `,"power_capacity_kw":${m.powerKw}` : '') + infoEnd(m, FIRST_MODEL_YEAR + (key % MODEL_YEARS));
 });
 /** A battery site device's sizes: by (model, units). */
 const INFO_BATTERY_SIZE = new Fragments(MODELS * 4, (key) => {
@@ -341,17 +347,17 @@ const REGION_NYISO = new Fragments(10, (key) => {
 });
 
 /** `utility` up to the account number: by (utility, load-serving entity). */
-const UTILITY_HEAD = new Fragments(UTILITIES * 8, (key) => {
-  const u = UTILITY_REFS[Math.floor(key / 8)].utility;
-  return `,"utility":{"utility_name":"${u.code}","load_serving_entity":"${u.lse[key % 8]}","electric_service_account_number":"`;
+const UTILITY_HEAD = new Fragments(UTILITIES * LSES, (key) => {
+  const u = UTILITY_REFS[Math.floor(key / LSES)].utility;
+  return `,"utility":{"utility_name":"${u.code}","load_serving_entity":"${u.lse[key % LSES]}","electric_service_account_number":"`;
 });
 /** Tariff and voltage, up to the meter serial: by (utility, commercial, tariff, voltage). */
-const UTILITY_TARIFF = new Fragments(UTILITIES * 2 * 8 * VOLTAGES.length, (key) => {
+const UTILITY_TARIFF = new Fragments(UTILITIES * 2 * TARIFFS * VOLTAGES.length, (key) => {
   const voltage = key % VOLTAGES.length;
   const k = Math.floor(key / VOLTAGES.length);
-  const u = UTILITY_REFS[Math.floor(k / 16)].utility;
-  const list = Math.floor(k / 8) % 2 === 1 ? u.commercialTariffs : u.tariffs;
-  return `","tariff":"${list[k % 8]}","voltage":"${VOLTAGES[voltage]}","utility_meter_serial_number":"`;
+  const u = UTILITY_REFS[Math.floor(k / 2 / TARIFFS)].utility;
+  const list = Math.floor(k / TARIFFS) % 2 === 1 ? u.commercialTariffs : u.tariffs;
+  return `","tariff":"${list[k % TARIFFS]}","voltage":"${VOLTAGES[voltage]}","utility_meter_serial_number":"`;
 });
 /** Close `utility`, open the audit up to `created_at`: by creator. */
 const DETAILS_AUDIT = new Fragments(4, (c) => `"},"audit":{"created_by":"${CREATED_BY[c] ?? ''}","created_at":"`);
@@ -363,9 +369,9 @@ const PERIODS_END_SENTINEL = new Fragments(OPEN_ENDED_SENTINELS.length, (k) => `
 /** Between the two period starts: by preference. */
 const PERIODS_CURRENT = new Fragments(PREFERENCES.length, (p) => `"},{"participation_preference":"${PREFERENCES[p]}","start_time":"`);
 /** A reason, closing the participation list: by (preference, reason). */
-const PERIODS_END_REASON = new Fragments(PREFERENCES.length * 8, (key) => {
-  const reasons = Math.floor(key / 8) === 1 ? IDLE_REASONS : DISENROLL_REASONS;
-  return `","reason":"${reasons[key % 8]}"}],"program_enrollment":[`;
+const PERIODS_END_REASON = new Fragments(PREFERENCES.length * REASONS, (key) => {
+  const reasons = Math.floor(key / REASONS) === 1 ? IDLE_REASONS : DISENROLL_REASONS;
+  return `","reason":"${reasons[key % REASONS]}"}],"program_enrollment":[`;
 });
 const PERIODS_TO_PROGRAMS = ',"program_enrollment":[';
 const NO_ACTIONS_END = '],"required_actions":{"partner":[],"leap":[]}}';
@@ -376,10 +382,10 @@ const V1_HEAD = new Fragments(REGIONS.length * UTILITIES, (key) => {
   return `,"transmission_region":"${REGION_CODE[Math.floor(key / UTILITIES)]}","utility":"${u.code}","service_point_number":"`;
 });
 /** v1 tariff up to the service address: by (utility, commercial, tariff). */
-const V1_TARIFF = new Fragments(UTILITIES * 2 * 8, (key) => {
-  const u = UTILITY_REFS[Math.floor(key / 16)].utility;
-  const list = Math.floor(key / 8) % 2 === 1 ? u.commercialTariffs : u.tariffs;
-  return `","tariff":"${list[key % 8]}","service_address_full":"`;
+const V1_TARIFF = new Fragments(UTILITIES * 2 * TARIFFS, (key) => {
+  const u = UTILITY_REFS[Math.floor(key / 2 / TARIFFS)].utility;
+  const list = Math.floor(key / TARIFFS) % 2 === 1 ? u.commercialTariffs : u.tariffs;
+  return `","tariff":"${list[key % TARIFFS]}","service_address_full":"`;
 });
 /** v1 meter type and archive flag up to `date_added`: by (kind, archived). */
 const V1_MID = new Fragments(KINDS * 2, (key) => `","meter_type":"${METER_TYPE_OF_KIND[key >> 1]}","is_archived":${bool((key & 1) === 1)},"date_added":"`);
@@ -410,7 +416,8 @@ export class Renderer {
     private readonly groups: MarketGroups,
     private readonly seed: number,
   ) {
-    if (groups.all.length > GROUP_SLOTS) throw new Error('too many market groups for the program entry cache');
+    // Program entry keys pack these in fixed widths.
+    if (groups.all.length > GROUP_SLOTS || REGIONS.length > 16 || PROGRAM_INDEX.size >= 64 || STATUS_CODES.length > 8) throw new Error('catalog too large for the program entry keys');
   }
 
   programs(i: number): MeterPrograms {
@@ -587,12 +594,12 @@ export class Renderer {
         }
       }
       renewable = dev.solar;
-      o += SITE_ZONE.get((open ? UTILITIES * 8 : 0) + utility * 8 + zone);
+      o += SITE_ZONE.get((open ? UTILITIES * ZONES : 0) + utility * ZONES + zone);
       o += SITE_DEVICE.get((mi * 4 + dev.count) * 2 + (dev.solar ? 1 : 0));
       let infoOpen = 0;
       if (m.type === 'GENERATOR' && (misc & 4) !== 0) {
         // Deprecated generator_* fields: older partner integrations still send them.
-        o += SITE_GENERATOR.get(mi * 64 + (dev.modelYear - 2000)) + dev.serial;
+        o += SITE_GENERATOR.get(mi * MODEL_YEARS + (dev.modelYear - FIRST_MODEL_YEAR)) + dev.serial;
         infoOpen = 1;
       }
       o += INFO_HEAD.get(mi * 2 + infoOpen) + dev.serial;
@@ -600,11 +607,11 @@ export class Renderer {
         o += INFO_BATTERY_SIZE.get(mi * 4 + dev.count) + INFO_BATTERY_CONFIG.get(batteryConfigKey(dev));
         o += INFO_BATTERY_RATES.get(((mi * 4 + dev.count) * 2 + ((s.flags[i] & FLAG_NEW_SPELLING) !== 0 ? 1 : 0)) * 2 + (dev.solar ? 1 : 0));
       } else {
-        o += INFO_OTHER.get(mi * 64 + (m.type === 'GENERATOR' ? dev.modelYear - 2000 : 0));
+        o += INFO_OTHER.get(mi * MODEL_YEARS + (m.type === 'GENERATOR' ? dev.modelYear - FIRST_MODEL_YEAR : 0));
       }
     } else {
       renewable = (misc & 8) !== 0;
-      o += SITE_NO_DEVICE.get((utility * 8 + zone) * 2 + (renewable ? 1 : 0));
+      o += SITE_NO_DEVICE.get((utility * ZONES + zone) * 2 + (renewable ? 1 : 0));
     }
 
     if (region === CAISO) {
@@ -624,8 +631,8 @@ export class Renderer {
     // utility and audit
     const numbers = utilityNumbers(s, seed, i);
     const voltage = commercial ? ((misc & 0x2000) !== 0 ? 2 : 1) : 0;
-    o += UTILITY_HEAD.get(utility * 8 + numbers.lseIndex) + numbers.account;
-    o += UTILITY_TARIFF.get(((utility * 2 + (commercial ? 1 : 0)) * 8 + tariffIndex(s, seed, i)) * VOLTAGES.length + voltage) + numbers.meterSerial;
+    o += UTILITY_HEAD.get(utility * LSES + numbers.lseIndex) + numbers.account;
+    o += UTILITY_TARIFF.get(((utility * 2 + (commercial ? 1 : 0)) * TARIFFS + tariffIndex(s, seed, i)) * VOLTAGES.length + voltage) + numbers.meterSerial;
     o += '","bill_service_agreement_number":"' + numbers.serviceAgreement;
     o += '","bill_customer_account_number":"' + numbers.customerAccount;
     o += DETAILS_AUDIT.get(kindCreatedBy(s.kind[i])) + this.createdAt(i);
@@ -767,9 +774,9 @@ export class Renderer {
     if (pref === 1) {
       const end = s.preferenceEnd[i];
       const reason = hash32(this.seed, S_MISC, i, start) % IDLE_REASONS.length;
-      return o + '","end_time":"' + (end ? formatSeconds(end * 1000) : OPEN_ENDED_SENTINELS[this.sentinel(i)]) + PERIODS_END_REASON.get(8 + reason);
+      return o + '","end_time":"' + (end ? formatSeconds(end * 1000) : OPEN_ENDED_SENTINELS[this.sentinel(i)]) + PERIODS_END_REASON.get(REASONS + reason);
     }
-    if (pref === 2) return o + PERIODS_END_REASON.get(16 + (hash32(this.seed, S_MISC, i, start) % DISENROLL_REASONS.length));
+    if (pref === 2) return o + PERIODS_END_REASON.get(2 * REASONS + (hash32(this.seed, S_MISC, i, start) % DISENROLL_REASONS.length));
     return o + PERIODS_END_SENTINEL.get(this.sentinel(i));
   }
 
@@ -822,7 +829,7 @@ export class Renderer {
     o += ref === undefined ? '","partner_reference":null' : '","partner_reference":' + ref;
     o += V1_HEAD.get(region * UTILITIES + utility) + numbers.account;
     o += '","bill_customer_agreement_number":"' + numbers.customerAccount;
-    o += V1_TARIFF.get((utility * 2 + (COMMERCIAL_KIND[kind] ? 1 : 0)) * 8 + tariffIndex(s, seed, i)) + fullAddress(address(s, seed, i));
+    o += V1_TARIFF.get((utility * 2 + (COMMERCIAL_KIND[kind] ? 1 : 0)) * TARIFFS + tariffIndex(s, seed, i)) + fullAddress(address(s, seed, i));
     o += V1_MID.get(kind * 2 + ((s.flags[i] & FLAG_ARCHIVED) !== 0 ? 1 : 0)) + this.createdAt(i);
     o += '","date_last_modified":"' + this.updatedAt(i);
 
