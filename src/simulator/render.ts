@@ -65,7 +65,7 @@ const {
 const { address, billingAddress, city, deviceProfile, FIRST_MODEL_YEAR, LAST_MODEL_YEAR, person, SOC_MAX, SOC_MIN, tariffIndex, utilityNumbers } = profile;
 const { hash32, salt } = random;
 const { FLAG_ARCHIVED, FLAG_CONNECT, FLAG_HAS_REFERENCE, FLAG_NEW_SPELLING, kindClassification, kindCreatedBy, kindMeterType } = state;
-const { civilFromDays, formatDay, formatInstant, formatSeconds, localDay, localMidnight, localMidnightOfDay, nextPeriod, periodAt, periodDeadlines } = time;
+const { civilFromDays, formatDay, formatInstant, formatSeconds, localDay, localMidnight, localMidnightOfDay, nextPeriod, nextPeriodOf, periodAt, periodDeadlines, periodOf, programNumber } = time;
 
 type Json = Record<string, unknown>;
 
@@ -151,7 +151,9 @@ const LSES = Math.max(...UTILITY_REFS.map((r) => r.utility.lse.length));
 const TARIFFS = Math.max(...UTILITY_REFS.map((r) => Math.max(r.utility.tariffs.length, r.utility.commercialTariffs.length)));
 const REASONS = Math.max(IDLE_REASONS.length, DISENROLL_REASONS.length);
 const MODEL_YEARS = LAST_MODEL_YEAR - FIRST_MODEL_YEAR + 1;
-const PROGRAM_INDEX = new Map(Object.keys(PROGRAMS).map((p, k) => [p, k]));
+const PROGRAM_IDS = Object.keys(PROGRAMS);
+/** Each utility's programs (primary first) by program number. */
+const UTILITY_PROGRAMS = UTILITY_REFS.map((r) => r.utility.programs.map(programNumber));
 const COMPANY_TYPES = ['LIMITED_LIABILITY_COMPANY', 'CORPORATION', 'PARTNERSHIP', 'OTHER'];
 const VOLTAGES = ['120/240 V', '208 V', '480 V'];
 const DETAILS = 0;
@@ -417,7 +419,7 @@ export class Renderer {
     private readonly seed: number,
   ) {
     // Program entry keys pack these in fixed widths.
-    if (groups.all.length > GROUP_SLOTS || REGIONS.length > 16 || PROGRAM_INDEX.size >= 64 || STATUS_CODES.length > 8) throw new Error('catalog too large for the program entry keys');
+    if (groups.all.length > GROUP_SLOTS || REGIONS.length > 16 || PROGRAM_IDS.length > 64 || STATUS_CODES.length > 8) throw new Error('catalog too large for the program entry keys');
   }
 
   programs(i: number): MeterPrograms {
@@ -648,8 +650,8 @@ export class Renderer {
    * One program_enrollment entry as JSON text, after a comma unless first. Entries repeat across
    * thousands of meters (same program, region, period, status and group), so each is built once.
    */
-  private programEntry(program: string, period: DeliveryPeriod, region: number, status: number, group: number, first: boolean): string {
-    const key = ((((period.key * 16 + region) * 64 + (PROGRAM_INDEX.get(program) ?? 63)) * 8 + status) * GROUP_SLOTS + group) * 2 + (first ? 1 : 0);
+  private programEntry(program: number, period: DeliveryPeriod, region: number, status: number, group: number, first: boolean): string {
+    const key = ((((period.key * 16 + region) * 64 + program) * 8 + status) * GROUP_SLOTS + group) * 2 + (first ? 1 : 0);
     const cached = this.entryCache.get(key);
     if (cached !== undefined) return cached;
     const deadlines = periodDeadlines(region, period).map((d) => ({
@@ -657,7 +659,7 @@ export class Renderer {
       activation_date_time: formatSeconds(d.activationMs),
     }));
     const entry: Json = {
-      program_identifier: program,
+      program_identifier: PROGRAM_IDS[program],
       delivery_period: period.name,
       delivery_period_start_date_time: formatSeconds(period.startMs),
       delivery_period_end_date_time: formatSeconds(period.endMs),
@@ -675,22 +677,30 @@ export class Renderer {
     return text;
   }
 
+  /** The program_enrollment entries, comma-separated: the same programs as programs(), without building it. */
   private programEnrollment(i: number): string {
     const s = this.store;
     const status = s.status[i];
     const region = s.region[i];
-    const { primary, secondary, secondaryFollows } = this.programs(i);
-    const p0 = this.anchorPeriod(primary, i);
+    const programs = UTILITY_PROGRAMS[s.utility[i]];
+    const enrolledMs = s.enrollAt[i] * 1000;
+    const primary = programs[0];
+    const p0 = periodOf(primary, region, enrolledMs);
     let out: string;
     if (status === ACTIVE) {
       out = this.programEntry(primary, p0, region, ACTIVE, s.group[i], true);
-      out += this.programEntry(primary, nextPeriod(primary, region, p0), region, ACTIVE, s.groupNext[i] || s.group[i], false);
+      out += this.programEntry(primary, nextPeriodOf(primary, region, p0), region, ACTIVE, s.groupNext[i] || s.group[i], false);
     } else {
       out = this.programEntry(primary, p0, region, status, 0, true);
     }
-    for (let k = 0; k < secondary.length; k++) {
-      const followed = status === ACTIVE || status === ELIGIBLE ? (secondaryFollows[k] ? status : INELIGIBLE) : status;
-      out += this.programEntry(secondary[k], this.anchorPeriod(secondary[k], i), region, followed, followed === ACTIVE ? s.group[i] : 0, false);
+    const h = hash32(this.seed, S_PROGRAMS, i);
+    let secondaries = 0;
+    for (let k = 1; k < programs.length && secondaries < 2; k++) {
+      if (((h >>> (k * 3)) & 7) >= 3) continue;
+      secondaries++;
+      const follows = ((h >>> (k * 3 + 12)) & 1) === 1;
+      const followed = status === ACTIVE || status === ELIGIBLE ? (follows ? status : INELIGIBLE) : status;
+      out += this.programEntry(programs[k], periodOf(programs[k], region, enrolledMs), region, followed, followed === ACTIVE ? s.group[i] : 0, false);
     }
     return out;
   }
@@ -841,8 +851,8 @@ export class Renderer {
     if (status === ACTIVE) {
       const activeFrom = s.activeFrom[i];
       o += activeFrom > 0 ? '"' + formatSeconds(activeFrom * 1000) + '","active_to":"' : 'null,"active_to":"';
-      const { primary } = this.programs(i);
-      o += formatSeconds(nextPeriod(primary, region, this.anchorPeriod(primary, i)).endMs);
+      const primary = UTILITY_PROGRAMS[utility][0];
+      o += formatSeconds(nextPeriodOf(primary, region, periodOf(primary, region, s.enrollAt[i] * 1000)).endMs);
       open = true;
     } else {
       o += 'null,"active_to":null';

@@ -176,18 +176,31 @@ export interface DeliveryPeriod {
 }
 
 const periodCache = new Map<number, DeliveryPeriod>();
-const PROGRAM_SLOTS = new Map(Object.keys(PROGRAMS).map((id, k) => [id, k]));
+const PROGRAM_IDS = Object.keys(PROGRAMS);
+const PROGRAM_SLOTS = new Map(PROGRAM_IDS.map((id, k) => [id, k]));
 /** Per (program, region): the periods returned last, tried first (a page renders the same few periods). */
 const RECENT_WAYS = 4;
 const recentPeriods: (DeliveryPeriod | undefined)[] = [];
 const recentNext: number[] = [];
+
+/** A program's number, for periodOf(): renderers look programs up once, not per meter. */
+export function programNumber(programId: string): number {
+  const k = PROGRAM_SLOTS.get(programId);
+  if (k === undefined) throw new RangeError(`unknown program ${programId}`);
+  return k;
+}
 
 /**
  * The delivery period of `program` that contains the UTC instant, in the region's local time.
  * A period is exactly the instants from its start (local midnight) to its end (exclusive).
  */
 export function periodAt(programId: string, region: number, utcMs: number): DeliveryPeriod {
-  const slot = (PROGRAM_SLOTS.get(programId) ?? PROGRAM_SLOTS.size) * 16 + region;
+  return periodOf(programNumber(programId), region, utcMs);
+}
+
+/** periodAt() by program number. */
+export function periodOf(program: number, region: number, utcMs: number): DeliveryPeriod {
+  const slot = program * 16 + region;
   const base = slot * RECENT_WAYS;
   for (let w = 0; w < RECENT_WAYS; w++) {
     const p = recentPeriods[base + w];
@@ -197,11 +210,11 @@ export function periodAt(programId: string, region: number, utcMs: number): Deli
   const year = Math.floor(c / 10000);
   const month = Math.floor(c / 100) % 100;
   // Periods repeat for every meter of a program and region: cache by local month.
-  const key = ((year * 16 + month) * 16 + region) * 64 + (PROGRAM_SLOTS.get(programId) ?? 63);
+  const key = ((year * 16 + month) * 16 + region) * 64 + program;
   let period = periodCache.get(key);
   if (!period) {
     if (periodCache.size > 20_000) periodCache.clear();
-    period = computePeriod(programId, region, year, month);
+    period = computePeriod(PROGRAM_IDS[program], region, year, month);
     periodCache.set(key, period);
   }
   const way = recentNext[slot] ?? 0;
@@ -226,6 +239,11 @@ function computePeriod(programId: string, region: number, year: number, month: n
 /** The period that follows `period`. */
 export function nextPeriod(programId: string, region: number, period: DeliveryPeriod): DeliveryPeriod {
   return periodAt(programId, region, period.endMs + HOUR_MS);
+}
+
+/** nextPeriod() by program number. */
+export function nextPeriodOf(program: number, region: number, period: DeliveryPeriod): DeliveryPeriod {
+  return periodOf(program, region, period.endMs + HOUR_MS);
 }
 
 function buildPeriod(program: ProgramInfo, region: number, seasonIndex: number, startYear: number): DeliveryPeriod {
