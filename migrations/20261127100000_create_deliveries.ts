@@ -30,6 +30,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('replays').notNullable().defaultTo(0);
     t.unique(['destination', 'event_id']);
     t.index(['status', 'next_attempt_at']);
+    t.index(['destination', 'status', 'next_attempt_at']);
     t.index(['destination', 'meter_id', 'sequence']);
     t.index(['destination', 'status', 'created_at']);
     t.index(['meter_id']);

@@ -185,7 +185,10 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     owner,
     notify: () => worker.notify(),
   });
-  const deliveryAdmin = new DeliveryAdminService({ deliveries: stores.deliveries, states: stores.destinationStates, destinations, clock, logger: logger.child({ component: 'destinations' }), notify: () => worker.notify() });
+  const deliveryAdmin = new DeliveryAdminService({ deliveries: stores.deliveries, states: stores.destinationStates, destinations, clock, logger: logger.child({ component: 'destinations' }), notify: () => {
+      worker.invalidateStates();
+      worker.notify();
+    } });
   // Bulk replays run in the background here, one runner at a time; any replica may pick a job up.
   let replayRun: Promise<number> | null = null;
   const runReplayJobs = () => {

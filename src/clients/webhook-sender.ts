@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import zlib from 'node:zlib';
 import Bottleneck from 'bottleneck';
 import type { AttemptResult, ErrorClass } from '../domain/delivery';
 
@@ -29,9 +29,61 @@ export interface SenderOptions {
   now?: () => number;
 }
 
+/** Runs a job now or when the destination allows: a rate limiter, or only a concurrency cap. */
+interface Gate {
+  schedule<T>(job: () => Promise<T>): Promise<T>;
+  size(): number;
+  stop(): Promise<void>;
+}
+
 interface LimiterEntry {
-  limiter: Bottleneck;
+  gate: Gate;
   key: string;
+}
+
+/**
+ * At most `max` jobs at once, the rest in arrival order. Destinations without a rate limit use
+ * this rather than bottleneck, whose per-job scheduling caps a limiter at a few hundred jobs a
+ * second (SGrondin/bottleneck#144): too slow for a fast receiver.
+ */
+class ConcurrencyGate implements Gate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private stopped = false;
+  constructor(private readonly max: number) {}
+
+  async schedule<T>(job: () => Promise<T>): Promise<T> {
+    if (this.stopped) throw new Error('sender stopped');
+    if (this.running >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.stopped) throw new Error('sender stopped');
+    this.running += 1;
+    try {
+      return await job();
+    } finally {
+      this.running -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+
+  size(): number {
+    return this.running + this.waiting.length;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const w of this.waiting.splice(0)) w();
+  }
+}
+
+function bottleneckGate(limiter: Bottleneck): Gate {
+  return {
+    schedule: (job) => limiter.schedule(job),
+    size: () => {
+      const c = limiter.counts();
+      return (c.QUEUED ?? 0) + (c.RUNNING ?? 0) + (c.EXECUTING ?? 0);
+    },
+    stop: () => limiter.stop({ dropWaitingJobs: true }).catch(() => undefined),
+  };
 }
 
 function retryAfterMs(value: string | undefined, now: number): number | null {
@@ -44,7 +96,7 @@ function retryAfterMs(value: string | undefined, now: number): number | null {
 
 function classify(code: string | undefined, message: string): ErrorClass {
   const c = code ?? '';
-  if (c === 'ECONNABORTED' || c === 'ETIMEDOUT' || c === 'ESOCKETTIMEDOUT' || /timeout/i.test(message)) return 'timeout';
+  if (c === 'ETIMEDOUT' || c === 'ESOCKETTIMEDOUT' || /timeout/i.test(message)) return 'timeout';
   if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return 'dns';
   if (c === 'ECONNREFUSED') return 'refused';
   if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'ERR_STREAM_PREMATURE_CLOSE' || /socket hang up|aborted/i.test(message)) return 'reset';
@@ -52,20 +104,30 @@ function classify(code: string | undefined, message: string): ErrorClass {
   return 'network';
 }
 
-/** Read at most `limit` characters of a response stream; the rest is discarded. */
-async function readLimited(stream: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    if (size < limit) chunks.push(buf.subarray(0, limit - size));
-    size += buf.length;
-    if (size >= limit) {
-      stream.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** Up to `limit` bytes of a response as text; the rest is read and dropped so the connection stays reusable. */
+function readLimited(stream: Readable, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (size < limit) chunks.push(chunk.subarray(0, limit - size));
+      size += chunk.length;
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', reject);
+  });
+}
+
+function decoded(res: http.IncomingMessage): Readable {
+  const enc = String(res.headers['content-encoding'] ?? '').toLowerCase();
+  if (enc === 'gzip' || enc === 'x-gzip') return res.pipe(zlib.createGunzip());
+  if (enc === 'deflate') return res.pipe(zlib.createInflate());
+  if (enc === 'br') return res.pipe(zlib.createBrotliDecompress());
+  return res;
+}
+
+class AttemptTimeout extends Error {
+  readonly code = 'ETIMEDOUT';
 }
 
 /**
@@ -74,44 +136,35 @@ async function readLimited(stream: Readable, limit: number): Promise<string> {
  * Failures come back as an AttemptResult, never as a thrown axios error.
  */
 export class WebhookSender {
-  private readonly http: AxiosInstance;
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   private readonly limiters = new Map<string, LimiterEntry>();
   private readonly now: () => number;
 
+  private readonly urls = new Map<string, URL>();
+
   constructor(private readonly opts: SenderOptions = {}) {
     this.now = opts.now ?? Date.now;
-    this.http = axios.create({
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
-      maxRedirects: 0,
-      validateStatus: () => true,
-      responseType: 'stream',
-      decompress: true,
-      transitional: { clarifyTimeoutError: true },
-    });
   }
 
-  private limiter(target: SendTarget): Bottleneck {
+  private gate(target: SendTarget): Gate {
     const key = `${target.ratePerSecond ?? 'none'}/${target.concurrency}`;
     const existing = this.limiters.get(target.name);
-    if (existing && existing.key === key) return existing.limiter;
-    // Settings changed (hot reload): new work goes through a limiter with the new settings.
-    if (existing) void existing.limiter.stop({ dropWaitingJobs: false });
-    const limiter =
-      this.opts.limiterFactory?.(target) ??
-      new Bottleneck({
-        maxConcurrent: target.concurrency,
-        minTime: target.ratePerSecond ? Math.ceil(1000 / target.ratePerSecond) : 0,
-      });
-    this.limiters.set(target.name, { limiter, key });
-    return limiter;
+    if (existing && existing.key === key) return existing.gate;
+    // Settings changed (hot reload): new work goes through a gate with the new settings; queued work finishes.
+    const shared = this.opts.limiterFactory?.(target);
+    const gate = shared
+      ? bottleneckGate(shared)
+      : target.ratePerSecond
+        ? bottleneckGate(new Bottleneck({ maxConcurrent: target.concurrency, minTime: Math.ceil(1000 / target.ratePerSecond) }))
+        : new ConcurrencyGate(target.concurrency);
+    this.limiters.set(target.name, { gate, key });
+    return gate;
   }
 
   /** Sends now that the destination's limiter allows it; `onStart` fires when the request leaves. */
   async send(target: SendTarget, request: () => SendRequest, onStart?: (req: SendRequest, at: Date) => void): Promise<{ request: SendRequest; result: AttemptResult }> {
-    return this.limiter(target).schedule(async () => {
+    return this.gate(target).schedule(async () => {
       // Headers are built at the moment of sending, so the signature's timestamp is fresh.
       const req = request();
       const startedAt = new Date(this.now());
@@ -123,52 +176,74 @@ export class WebhookSender {
     });
   }
 
-  private async post(target: SendTarget, req: SendRequest, startedAt: Date): Promise<AttemptResult> {
+  /**
+   * One POST over node's own HTTP client: per-request overhead matters at thousands of deliveries
+   * a second. Redirects are never followed (node does not follow them); the timeout covers the
+   * whole exchange, a receiver that drips its answer included.
+   */
+  private post(target: SendTarget, req: SendRequest, startedAt: Date): Promise<AttemptResult> {
     const base: AttemptResult = { startedAt, durationMs: 0, status: null, responseHeaders: null, responseBody: null, errorClass: null, errorMessage: null, retryAfterMs: null };
-    const abort = new AbortController();
-    // The timeout covers the whole exchange, including a receiver that drips its answer.
-    const timer = setTimeout(() => abort.abort(), target.timeoutMs);
-    try {
-      const res = await this.http.post<Readable>(target.url, req.body, { headers: req.headers, signal: abort.signal, timeout: target.timeoutMs });
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && v !== null) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-      let body: string | null = null;
-      try {
-        body = await readLimited(res.data, RESPONSE_BODY_LIMIT);
-      } catch (err) {
-        if (abort.signal.aborted) return { ...base, status: res.status, responseHeaders: headers, errorClass: 'timeout', errorMessage: `no complete answer within ${target.timeoutMs} ms` };
-        body = null;
-        void err;
-      }
-      const redirect = res.status >= 300 && res.status < 400;
-      return {
-        ...base,
-        status: res.status,
-        responseHeaders: headers,
-        responseBody: body,
-        errorClass: redirect ? 'redirect' : null,
-        errorMessage: redirect ? `redirect to ${headers.location ?? '(no location)'} not followed` : null,
-        retryAfterMs: res.status === 429 || res.status === 503 ? retryAfterMs(headers['retry-after'], this.now()) : null,
-      };
-    } catch (err) {
-      if (abort.signal.aborted) return { ...base, errorClass: 'timeout', errorMessage: `no answer within ${target.timeoutMs} ms` };
-      const code = isAxiosError(err) ? err.code : (err as { code?: string }).code;
-      const message = err instanceof Error ? err.message : String(err);
-      // Only the code and message leave: an axios error carries the request, and with it the headers.
-      return { ...base, errorClass: classify(code, message), errorMessage: `${code ?? 'error'}: ${message}`.slice(0, 500) };
-    } finally {
-      clearTimeout(timer);
+    let url = this.urls.get(target.url);
+    if (!url) {
+      url = new URL(target.url);
+      this.urls.set(target.url, url);
     }
+    const secure = url.protocol === 'https:';
+    return new Promise<AttemptResult>((resolve) => {
+      let status: number | null = null;
+      let headers: Record<string, string> | null = null;
+      let settled = false;
+      const finish = (r: AttemptResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const request = (secure ? https : http).request(
+        url,
+        { method: 'POST', agent: secure ? this.httpsAgent : this.httpAgent, headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) } },
+        (res) => {
+          status = res.statusCode ?? 0;
+          headers = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+          readLimited(decoded(res), RESPONSE_BODY_LIMIT).then(
+            (body) => {
+              const s = status!;
+              const redirect = s >= 300 && s < 400;
+              finish({
+                ...base,
+                status: s,
+                responseHeaders: headers,
+                responseBody: body,
+                errorClass: redirect ? 'redirect' : null,
+                errorMessage: redirect ? `redirect to ${headers!.location ?? '(no location)'} not followed` : null,
+                retryAfterMs: s === 429 || s === 503 ? retryAfterMs(headers!['retry-after'], this.now()) : null,
+              });
+            },
+            (err: Error) => finish({ ...base, status, responseHeaders: headers, errorClass: classify((err as { code?: string }).code, err.message), errorMessage: `answer cut off: ${err.message}`.slice(0, 500) }),
+          );
+        },
+      );
+      const timer = setTimeout(() => request.destroy(new AttemptTimeout(`no complete answer within ${target.timeoutMs} ms`)), target.timeoutMs);
+      request.on('error', (err: Error & { code?: string }) => {
+        if (err instanceof AttemptTimeout) {
+          finish({ ...base, status, responseHeaders: headers, errorClass: 'timeout', errorMessage: err.message });
+          return;
+        }
+        // Only the code and message are kept: nothing of the request (its headers) travels with them.
+        finish({ ...base, status, responseHeaders: headers, errorClass: classify(err.code, err.message), errorMessage: `${err.code ?? 'error'}: ${err.message}`.slice(0, 500) });
+      });
+      request.end(req.body);
+    });
   }
 
   /** Requests waiting in a destination's limiter or in flight. */
   queued(name: string): number {
-    const l = this.limiters.get(name)?.limiter;
-    return l ? l.counts().QUEUED + l.counts().RUNNING + l.counts().EXECUTING : 0;
+    return this.limiters.get(name)?.gate.size() ?? 0;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.limiters.values()].map((l) => l.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)));
+    await Promise.all([...this.limiters.values()].map((l) => l.gate.stop()));
     this.limiters.clear();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();

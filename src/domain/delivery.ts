@@ -70,7 +70,8 @@ export function decide(result: AttemptResult, retryIndex: number, policy: RetryP
   if (s !== null && policy.deadOn.includes(s)) return { outcome: 'dead', nextAttemptAt: null, retryIndex, failure: true, pauseDestination: false, deadReason: `status_${s}` };
   if (retryIndex >= policy.scheduleMs.length) return { outcome: 'dead', nextAttemptAt: null, retryIndex, failure: true, pauseDestination: false, deadReason: 'retries_exhausted' };
   let delay = withJitter(policy.scheduleMs[retryIndex]!, policy.jitter, random);
-  if (s === 503 && result.retryAfterMs !== null) delay = clamp(result.retryAfterMs, 1000, Math.max(2 * policy.scheduleMs[retryIndex]!, RETRY_AFTER_MAX_MS));
+  // A 503's Retry-After is honoured, but never beyond twice the scheduled wait (as Svix does).
+  if (s === 503 && result.retryAfterMs !== null) delay = clamp(result.retryAfterMs, Math.min(1000, 2 * policy.scheduleMs[retryIndex]!), 2 * policy.scheduleMs[retryIndex]!);
   return { outcome: 'retry', nextAttemptAt: at(delay), retryIndex: retryIndex + 1, failure: true, pauseDestination: false, deadReason: null };
 }
 

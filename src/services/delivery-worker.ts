@@ -98,7 +98,14 @@ export class DeliveryWorker {
     for (;;) {
       await Promise.allSettled([...this.sends]);
       await this.flush();
-      const next = await this.deps.deliveries.nextDueAt();
+      // Only what this worker could send counts: paused destinations and meters waiting in line do not.
+      this.invalidateStates();
+      const states = await this.destinationStates(this.deps.clock.now());
+      const open = this.deps.destinations
+        .all()
+        .filter((d) => d.enabled && !states.get(d.name)?.paused)
+        .map((d) => d.name);
+      const next = await this.deps.deliveries.nextDueAt(open);
       const busy = this.cycling || this.sends.size > 0 || this.results.length > 0 || this.flushing !== null;
       if (!busy && (!next || next.getTime() > this.deps.clock.now().getTime())) return;
       if (Date.now() > until) throw new Error('delivery worker did not drain in time');
@@ -141,7 +148,7 @@ export class DeliveryWorker {
   /** Claim no more than a destination can take soon: its concurrency, or a second of its rate. */
   private capacity(d: OutboundDestination): number {
     const byRate = d.ratePerSecond ? Math.max(1, Math.ceil(d.ratePerSecond)) : Number.POSITIVE_INFINITY;
-    return Math.max(1, Math.min(d.concurrency * 2, byRate));
+    return Math.max(1, Math.min(d.concurrency * 4, byRate));
   }
 
   private async cycle(): Promise<boolean> {
@@ -151,7 +158,7 @@ export class DeliveryWorker {
       const released = await this.deps.deliveries.releaseExpiredClaims(now);
       if (released) this.deps.logger.warn('took back deliveries whose worker stopped before finishing', { count: released });
     }
-    const states = new Map((await this.deps.states.all()).map((s) => [s.name, s]));
+    const states = await this.destinationStates(now);
     let worked = false;
     for (const d of this.deps.destinations.all()) {
       if (!d.enabled) continue;
@@ -160,13 +167,31 @@ export class DeliveryWorker {
         if (st.pausedReason === 'failures' && st.probeAt && st.probeAt <= now) worked = (await this.probe(d, st, now)) || worked;
         continue;
       }
-      const free = this.capacity(d) - (this.inflight.get(d.name) ?? 0);
-      if (free <= 0) continue;
+      const cap = this.capacity(d);
+      const inflight = this.inflight.get(d.name) ?? 0;
+      const free = cap - inflight;
+      // Claim in batches: a query per freed slot would cost more than the sends themselves.
+      if (free <= 0 || (inflight > 0 && free < Math.ceil(cap / 4))) continue;
       const claimed = await this.deps.deliveries.claimDue(d.name, this.deps.owner, free, now, this.claimTtl(d));
       for (const delivery of claimed) this.dispatch(d, delivery, delivery.lastTrigger);
       worked = worked || claimed.length > 0;
     }
     return worked;
+  }
+
+  private statesCache: { at: number; map: Map<string, DestinationState> } | null = null;
+
+  /** Pause state changes rarely: read it at most once a second (and after every local change). */
+  private async destinationStates(now: Date): Promise<Map<string, DestinationState>> {
+    if (!this.statesCache || now.getTime() - this.statesCache.at > 1000 || now.getTime() < this.statesCache.at) {
+      this.statesCache = { at: now.getTime(), map: new Map((await this.deps.states.all()).map((s) => [s.name, s])) };
+    }
+    return this.statesCache.map;
+  }
+
+  /** Forget cached pause states (a pause or resume happened here, or came from outside). */
+  invalidateStates(): void {
+    this.statesCache = null;
   }
 
   private claimTtl(d: OutboundDestination): number {
@@ -200,9 +225,11 @@ export class DeliveryWorker {
       .then(({ request, result }) => this.settle(d, delivery, trigger, request.headers, result))
       .catch((err: unknown) => this.deps.logger.error('send failed unexpectedly', { destination: d.name, delivery_id: delivery.id, err: errorMessage(err) }))
       .finally(() => {
-        this.inflight.set(d.name, (this.inflight.get(d.name) ?? 1) - 1);
+        const left = (this.inflight.get(d.name) ?? 1) - 1;
+        this.inflight.set(d.name, left);
         this.sends.delete(p);
-        this.notify();
+        // Claim again once half the room is free, not after every single answer.
+        if (left <= this.capacity(d) / 2) this.notify();
       });
     this.sends.add(p);
     this.counters.sent += 1;
@@ -217,6 +244,7 @@ export class DeliveryWorker {
     const record: AttemptRecord = {
       deliveryId: delivery.id,
       claimedBy: this.deps.owner,
+      attemptNumber: delivery.attempts + 1,
       trigger,
       attempt: {
         trigger,
@@ -237,7 +265,7 @@ export class DeliveryWorker {
     if (decision.outcome === 'dead')
       this.deps.logger.warn('delivery is dead', { destination: d.name, delivery_id: delivery.id, meter_id: delivery.meterId, reason: decision.deadReason, status: result.status, error: result.errorClass });
     this.results.push({ record, destination: d.name, decision, status: result.status, at: now });
-    if (this.results.length >= 200) void this.flush();
+    if (this.results.length >= 200 || this.sends.size <= 1) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), this.deps.settings.flushMs);
   }
 
@@ -260,6 +288,10 @@ export class DeliveryWorker {
     this.results = [];
     this.flushing = (async () => {
       const now = this.deps.clock.now();
+      // A 410 pauses its destination before its delivery is written back as due, so no worker sends it again first.
+      for (const name of new Set(batch.filter((b) => b.decision.pauseDestination).map((b) => b.destination))) {
+        if (await this.deps.states.pause(name, 'gone', now, null, 0).catch(() => false)) this.paused(name, 'gone', 'the endpoint answered 410 Gone; resume it by hand once it is back');
+      }
       try {
         await this.deps.deliveries.record(
           batch.map((b) => b.record),
@@ -275,6 +307,8 @@ export class DeliveryWorker {
       for (const [name, items] of byDest) await this.updateHealth(name, items, now).catch((err: unknown) => this.deps.logger.error('could not update destination health', { destination: name, err: errorMessage(err) }));
     })().finally(() => {
       this.flushing = null;
+      // Written results may let the next event of those meters go.
+      this.notify();
     });
     await this.flushing;
   }
@@ -285,15 +319,18 @@ export class DeliveryWorker {
     const failures = items.filter((i) => i.decision.failure);
     const lastSuccessAt = successes.at(-1)?.at ?? null;
     const lastFailureAt = failures.at(-1)?.at ?? null;
-    const state = await this.deps.states.recordOutcomes(name, { successes: successes.length, failures: failures.length, lastStatus: items.at(-1)?.status ?? null, lastSuccessAt, lastFailureAt }, now);
+    const lastSuccessIndex = items.findLastIndex((i) => i.decision.outcome === 'delivered');
+    const failuresAfterLastSuccess = items.slice(lastSuccessIndex + 1).filter((i) => i.decision.failure).length;
+    const state = await this.deps.states.recordOutcomes(
+      name,
+      { successes: successes.length, failures: failures.length, failuresAfterLastSuccess, lastStatus: items.at(-1)?.status ?? null, lastSuccessAt, lastFailureAt },
+      now,
+    );
     if (state.paused && state.pausedReason === 'failures' && successes.some((s) => s.record.trigger === 'probe')) {
       if (await this.deps.states.resume(name, now)) this.resumed(name, 'probe delivered');
       return;
     }
-    if (items.some((i) => i.decision.pauseDestination)) {
-      if (await this.deps.states.pause(name, 'gone', now, null, 0)) this.paused(name, 'gone', 'the endpoint answered 410 Gone; resume it by hand once it is back');
-      return;
-    }
+    if (items.some((i) => i.decision.pauseDestination)) return; // paused before the results were written
     const limit = d?.pauseAfterFailures ?? 0;
     if (limit > 0 && !state.paused && state.consecutiveFailures >= limit) {
       const backoff = nextProbeBackoff(0);
@@ -303,11 +340,13 @@ export class DeliveryWorker {
   }
 
   private paused(name: string, reason: string, why: string): void {
+    this.invalidateStates();
     this.counters.pausedDestinations += 1;
     this.deps.logger.warn(`destination ${name} paused: ${why}`, { destination: name, reason });
   }
 
   private resumed(name: string, why: string): void {
+    this.invalidateStates();
     this.counters.resumedDestinations += 1;
     this.deps.logger.info(`destination ${name} resumed: ${why}`, { destination: name });
   }

@@ -410,7 +410,15 @@ export class SyncService {
    * the run's single transaction, so later pages see what earlier ones would have written.
    */
   private unit<T>(ctx: RunContext, work: (tx: Tx) => Promise<T>): Promise<T> {
-    return ctx.tx ? work(ctx.tx) : this.deps.transactor.run(work);
+    if (ctx.tx) return work(ctx.tx);
+    if (!ctx.runId) return this.deps.transactor.run(work);
+    // A run's pages commit only while it holds the lease: renewing inside the transaction fences a
+    // holder that stalled past its expiry (another process may have taken over meanwhile).
+    return this.deps.transactor.run(async (tx) => {
+      const held = await this.deps.leases.renew(SYNC_LEASE, this.deps.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now(), tx);
+      if (!held) throw new SyncLeaseLostError();
+      return work(tx);
+    });
   }
 
   /** Stop before writing another page when the lease was lost or a shutdown began. */

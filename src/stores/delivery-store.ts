@@ -63,6 +63,8 @@ export interface Attempt {
 export interface AttemptRecord {
   deliveryId: string;
   claimedBy: string;
+  /** 1-based: the delivery's attempts so far (as claimed) plus this one. */
+  attemptNumber: number;
   trigger: AttemptTrigger;
   attempt: Omit<Attempt, 'id' | 'deliveryId' | 'attempt'>;
   next: {
@@ -264,8 +266,8 @@ export class DeliveryStore {
           .whereRaw('p.destination = d.destination and p.meter_id = d.meter_id and p.sequence < d.sequence')
           .whereIn('p.status', ACTIVE),
       )
+      // Index order (destination, status, next_attempt_at): the scan stops as soon as `limit` are found.
       .orderBy('d.next_attempt_at')
-      .orderBy('d.id')
       .limit(limit);
     const ids = ((await candidates) as { id: string }[]).map((r) => r.id);
     if (!ids.length) return [];
@@ -290,56 +292,79 @@ export class DeliveryStore {
     if (!records.length) return 0;
     let written = 0;
     await this.db.transaction(async (trx) => {
-      const current = new Map<string, { attempts: number }>();
-      const rows = (await trx('deliveries').select('id', 'attempts').whereIn(
-        'id',
-        records.map((r) => r.deliveryId),
-      )) as { id: string; attempts: number | string }[];
-      for (const r of rows) current.set(r.id, { attempts: fromDbInt(r.attempts) });
-      const attempts: Record<string, unknown>[] = [];
-      for (const r of records) {
-        const before = current.get(r.deliveryId);
-        if (!before) continue;
-        const attemptNo = before.attempts + 1;
+      const at = toDbTime(now);
+      // Deliveries that went through share one UPDATE; the rarer outcomes get one each.
+      const delivered = records.filter((r) => r.next.status === 'delivered' && r.attempt.errorClass === null);
+      const others = records.filter((r) => !delivered.includes(r));
+      const byStatus = new Map<string, AttemptRecord[]>();
+      for (const r of delivered) {
+        const key = `${r.claimedBy}|${r.attempt.statusCode}`;
+        byStatus.set(key, [...(byStatus.get(key) ?? []), r]);
+      }
+      for (const group of byStatus.values()) {
+        for (let i = 0; i < group.length; i += 500) {
+          const part = group.slice(i, i + 500);
+          written += await trx('deliveries')
+            .whereIn(
+              'id',
+              part.map((r) => r.deliveryId),
+            )
+            .where({ status: 'delivering', claimed_by: part[0]!.claimedBy })
+            .update({
+              status: 'delivered',
+              attempts: trx.raw('attempts + 1'),
+              last_attempt_at: at,
+              last_status: part[0]!.attempt.statusCode,
+              last_error_class: null,
+              last_error: null,
+              last_trigger: 'scheduled',
+              delivered_at: at,
+              dead_at: null,
+              dead_reason: null,
+              claimed_by: null,
+              claim_expires_at: null,
+            });
+        }
+      }
+      for (const r of others) {
         const n = r.next;
         const a = r.attempt;
-        const changed = await trx('deliveries')
+        written += await trx('deliveries')
           .where({ id: r.deliveryId, status: 'delivering', claimed_by: r.claimedBy })
           .update({
             status: n.status,
             next_attempt_at: toDbTime(n.nextAttemptAt ?? now),
             retry_index: n.retryIndex,
-            attempts: attemptNo,
+            attempts: trx.raw('attempts + 1'),
             last_attempt_at: toDbTime(a.startedAt),
             last_status: a.statusCode,
             last_error_class: a.errorClass,
             last_error: a.errorMessage,
             // The column names the trigger of the next attempt: after this one, the schedule's.
             last_trigger: 'scheduled',
-            delivered_at: n.status === 'delivered' ? toDbTime(now) : null,
-            dead_at: n.status === 'dead' ? toDbTime(now) : null,
+            delivered_at: n.status === 'delivered' ? at : null,
+            dead_at: n.status === 'dead' ? at : null,
             dead_reason: n.status === 'dead' ? n.deadReason : null,
             claimed_by: null,
             claim_expires_at: null,
           });
-        // The attempt happened either way; it is logged even if the claim had expired meanwhile.
-        attempts.push({
-          delivery_id: r.deliveryId,
-          attempt: attemptNo,
-          trigger: r.trigger,
-          started_at: toDbTime(a.startedAt),
-          duration_ms: Math.round(a.durationMs),
-          url: a.url,
-          request_headers_json: toDbJson(a.requestHeaders),
-          status_code: a.statusCode,
-          response_headers_json: toDbJson(a.responseHeaders),
-          response_body: a.responseBody,
-          error_class: a.errorClass,
-          error_message: a.errorMessage,
-          outcome: a.outcome,
-        });
-        written += changed;
       }
+      // The attempt happened either way; it is logged even if the claim had expired meanwhile.
+      const attempts = records.map((r) => ({
+        delivery_id: r.deliveryId,
+        attempt: r.attemptNumber,
+        trigger: r.trigger,
+        started_at: toDbTime(r.attempt.startedAt),
+        duration_ms: Math.round(r.attempt.durationMs),
+        url: r.attempt.url,
+        request_headers_json: toDbJson(r.attempt.requestHeaders),
+        status_code: r.attempt.statusCode,
+        response_headers_json: toDbJson(r.attempt.responseHeaders),
+        response_body: r.attempt.responseBody,
+        error_class: r.attempt.errorClass,
+        error_message: r.attempt.errorMessage,
+        outcome: r.attempt.outcome,
+      }));
       for (let i = 0; i < attempts.length; i += 100) await trx('delivery_attempts').insert(attempts.slice(i, i + 100));
     });
     return written;
@@ -458,8 +483,24 @@ export class DeliveryStore {
     return rows.map((r) => r.destination);
   }
 
-  async nextDueAt(): Promise<Date | null> {
-    const row = (await this.db('deliveries').where('status', 'pending').min({ at: 'next_attempt_at' }).first()) as { at: string | Date | null } | undefined;
+  /**
+   * When the next delivery a worker could claim falls due, among the given destinations: pending,
+   * and not waiting behind an earlier delivery of the same meter (null: nothing is claimable).
+   */
+  async nextDueAt(destinations: readonly string[]): Promise<Date | null> {
+    if (!destinations.length) return null;
+    const row = (await this.db('deliveries as d')
+      .whereIn('d.destination', [...destinations])
+      .where('d.status', 'pending')
+      .whereNotExists((q) =>
+        q
+          .select(this.db.raw('1'))
+          .from('deliveries as p')
+          .whereRaw('p.destination = d.destination and p.meter_id = d.meter_id and p.sequence < d.sequence')
+          .whereIn('p.status', ACTIVE),
+      )
+      .min({ at: 'd.next_attempt_at' })
+      .first()) as { at: string | Date | null } | undefined;
     return fromDbTime(row?.at ?? null);
   }
 

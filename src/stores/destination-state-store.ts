@@ -70,18 +70,22 @@ export class DestinationStateStore {
   }
 
   /** Successes reset the run of failures; returns the state after. */
-  async recordOutcomes(name: string, outcome: { successes: number; failures: number; lastStatus: number | null; lastFailureAt: Date | null; lastSuccessAt: Date | null }, now: Date): Promise<DestinationState> {
+  /**
+   * A batch of results in order: a success restarts the run of failures at those that came after
+   * it; without one, the batch's failures extend the run. Both last times are kept.
+   */
+  async recordOutcomes(
+    name: string,
+    outcome: { successes: number; failures: number; failuresAfterLastSuccess: number; lastStatus: number | null; lastFailureAt: Date | null; lastSuccessAt: Date | null },
+    now: Date,
+  ): Promise<DestinationState> {
     return this.db.transaction(async (trx) => {
       await this.ensure(trx, name, now);
       const patch: Record<string, unknown> = { updated_at: toDbTime(now), last_status: outcome.lastStatus };
-      if (outcome.successes > 0 && (!outcome.lastFailureAt || (outcome.lastSuccessAt && outcome.lastSuccessAt >= outcome.lastFailureAt))) {
-        patch.consecutive_failures = 0;
-        patch.last_success_at = toDbTime(outcome.lastSuccessAt ?? now);
-      } else if (outcome.failures > 0) {
-        patch.consecutive_failures = trx.raw('consecutive_failures + ?', [outcome.failures]);
-        patch.last_failure_at = toDbTime(outcome.lastFailureAt ?? now);
-        if (outcome.successes > 0) patch.last_success_at = toDbTime(outcome.lastSuccessAt ?? now);
-      }
+      if (outcome.successes > 0) patch.consecutive_failures = outcome.failuresAfterLastSuccess;
+      else if (outcome.failures > 0) patch.consecutive_failures = trx.raw('consecutive_failures + ?', [outcome.failures]);
+      if (outcome.lastSuccessAt) patch.last_success_at = toDbTime(outcome.lastSuccessAt);
+      if (outcome.lastFailureAt) patch.last_failure_at = toDbTime(outcome.lastFailureAt);
       await trx('destination_state').where({ name }).update(patch);
       return toState((await trx('destination_state').where({ name }).first()) as StateRow);
     });

@@ -211,6 +211,8 @@ for (const engine of testEngines()) {
       await until(() => partner.holding() === 2, 'both requests are held');
       partner.release();
       await until(async () => (await h.deliveries('crm')).every((d) => d.attempts === 1 && d.status !== 'delivering'), 'both results are recorded');
+      // Destination health is written right after the deliveries' results, in the same flush.
+      await until(async () => { const s = await h.state('crm'); return s.lastSuccessAt !== null && s.lastFailureAt !== null; }, 'the health update is written');
       const st = await h.state('crm');
       assert.equal(st.lastSuccessAt?.toISOString(), h.clock!.now().toISOString());
       assert.equal(st.lastFailureAt?.toISOString(), h.clock!.now().toISOString(), 'the 500 is on record');

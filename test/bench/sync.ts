@@ -1,0 +1,202 @@
+/**
+ * bench:sync — the sync engine against the in-process Leap simulator. Figures are printed, never
+ * asserted. Each measurement runs in its own child process so peak RSS belongs to that run alone.
+ *
+ *   npm run bench:sync                                   # SQLite, 100k and 300k meters, 3 runs each, rate-limited pass
+ *   npm run bench:sync -- --engine mysql                 # the same on MariaDB (TEST_MYSQL_URL or mysql://root@127.0.0.1:3306/test)
+ *   npm run bench:sync -- --sizes 20000 --runs 1         # a quick look
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../src/config/load';
+import { createKnex } from '../../src/db/knex';
+import { silentLogger } from '../../src/logger';
+import { openRuntime } from '../../src/runtime';
+import { startSimulator } from '../../src/simulator';
+
+type Engine = 'sqlite' | 'mysql';
+
+interface ChildArgs {
+  mode: 'sizes' | 'rate';
+  engine: Engine;
+  meters: number;
+  rate?: number;
+}
+
+interface SizeResult {
+  meters: number;
+  firstMs: number;
+  noChangeIncrementalMs: number;
+  noChangeFullMs: number;
+  changedMs: number;
+  changedMeters: number;
+  changedEvents: number;
+  peakRssMb: number;
+}
+
+interface RateResult {
+  meters: number;
+  rate: number;
+  pages: number;
+  ms: number;
+  floorMs: number;
+  throttled429: number;
+  simulator429: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** A fresh database for one run: a temp SQLite file or a new MariaDB database. */
+async function freshDatabase(engine: Engine): Promise<{ url: string; drop(): Promise<void> }> {
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-sync-'));
+    return { url: `sqlite:${path.join(dir, 'bench.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const server = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = createKnex(server, { poolMax: 1 });
+  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  await admin.destroy();
+  const u = new URL(server);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const a = createKnex(server, { poolMax: 1 });
+      await a.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+      await a.destroy();
+    },
+  };
+}
+
+async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
+  const db = await freshDatabase(args.engine);
+  const sim = await startSimulator({ meters: args.meters, seed: 42, apiKey: 'bench-key-0123456789', rateLimit: args.rate, start: new Date('2026-06-10T12:00:00Z') });
+  const rps = args.rate ?? 1000;
+  const config = parseConfig(
+    [
+      'leap:',
+      '  page_size: 500',
+      `  rate_limit: { requests_per_second: ${rps}, max_concurrent: ${args.rate ? 1 : 4} }`,
+      '  retry: { max_attempts: 8, base_delay_ms: 200, max_delay_ms: 5000 }',
+      'log: { level: warn }',
+      'sync: { enabled: false }',
+    ].join('\n'),
+    'bench.yaml',
+    { LEAP_API_KEY: 'bench-key-0123456789', LEAP_BASE_URL: sim.url, DATABASE_URL: db.url },
+  );
+  const runtime = await openRuntime({ config, overrides: { logger: silentLogger } });
+  const sync = runtime.composed.sync;
+  try {
+    if (args.mode === 'rate') {
+      const t0 = performance.now();
+      const r = await sync.run({ kind: 'full', trigger: 'bench' });
+      const ms = performance.now() - t0;
+      const stats = runtime.composed.leap.stats();
+      const state = sim.simulator.state();
+      return { meters: args.meters, rate: args.rate!, pages: r.pages, ms, floorMs: (stats.requests / args.rate!) * 1000, throttled429: stats.throttled429, simulator429: state.faults.injected.rateLimit ?? 0 };
+    }
+    let t0 = performance.now();
+    await sync.run({ kind: 'incremental', trigger: 'bench' });
+    const firstMs = performance.now() - t0;
+    t0 = performance.now();
+    await sync.run({ kind: 'incremental', trigger: 'bench' });
+    const noChangeIncrementalMs = performance.now() - t0;
+    t0 = performance.now();
+    await sync.run({ kind: 'full', trigger: 'bench' });
+    const noChangeFullMs = performance.now() - t0;
+    const ids = sim.simulator.meterIds({ limit: args.meters });
+    const step = 100;
+    let changed = 0;
+    for (let i = 0; i < ids.length; i += step) {
+      sim.simulator.editDetails(ids[i]!, { address: true });
+      changed += 1;
+    }
+    t0 = performance.now();
+    const r = await sync.run({ kind: 'incremental', trigger: 'bench' });
+    const changedMs = performance.now() - t0;
+    return {
+      meters: args.meters,
+      firstMs,
+      noChangeIncrementalMs,
+      noChangeFullMs,
+      changedMs,
+      changedMeters: changed,
+      changedEvents: r.events,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    };
+  } finally {
+    await runtime.close();
+    await sim.close();
+    await db.drop();
+  }
+}
+
+function runChild(args: ChildArgs): Promise<SizeResult | RateResult> {
+  return new Promise((resolve, reject) => {
+    const p = fork(__filename, ['--child', JSON.stringify(args)], { execArgv: ['--require', 'tsx/cjs', '--max-old-space-size=1024'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    p.once('message', (m) => resolve(m as SizeResult | RateResult));
+    p.once('exit', (code) => (code ? reject(new Error(`bench child exited ${code}`)) : undefined));
+  });
+}
+
+const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const engine = arg('engine', 'sqlite') as Engine;
+  const sizes = arg('sizes', '100000,300000').split(',').map(Number);
+  const runs = Number(arg('runs', '3'));
+  const rate = Number(arg('rate', '10'));
+  const rateMeters = Number(arg('rate-meters', '20000'));
+  console.log(`bench:sync on ${engine}, ${runs} run(s) per size; medians (min–max)\n`);
+  for (const meters of sizes) {
+    const results: SizeResult[] = [];
+    for (let i = 0; i < runs; i++) results.push((await runChild({ mode: 'sizes', engine, meters })) as SizeResult);
+    const row = (label: string, pick: (r: SizeResult) => number, unit: (v: number) => string) => {
+      const vs = results.map(pick);
+      console.log(`  ${label.padEnd(38)} ${unit(median(vs)).padStart(14)}   (${unit(Math.min(...vs))} – ${unit(Math.max(...vs))})`);
+    };
+    console.log(`${f(meters)} meters (Leap v2: details and enrollments, page_size 500)`);
+    row('first sync, meters/s', (r) => (r.meters * 1000) / r.firstMs, (v) => f(v));
+    row('full reconcile, nothing changed, meters/s', (r) => (r.meters * 1000) / r.noChangeFullMs, (v) => f(v));
+    row('  ratio to the first sync', (r) => r.firstMs / r.noChangeFullMs, (v) => `${f(v, 1)}×`);
+    row('incremental, nothing changed, ms', (r) => r.noChangeIncrementalMs, (v) => f(v));
+    row('incremental, 1 % changed, meters/s', (r) => (r.changedMeters * 1000) / r.changedMs, (v) => f(v));
+    row('incremental, 1 % changed, ms', (r) => r.changedMs, (v) => f(v));
+    row('peak RSS, MB', (r) => r.peakRssMb, (v) => f(v));
+    console.log('');
+  }
+  const rateRuns: RateResult[] = [];
+  for (let i = 0; i < runs; i++) rateRuns.push((await runChild({ mode: 'rate', engine, meters: rateMeters, rate })) as RateResult);
+  const ratio = median(rateRuns.map((r) => r.ms / r.floorMs));
+  console.log(`rate-limited: simulator allows ${rate} requests/s, full sync of ${f(rateMeters)} meters`);
+  console.log(`  requests ${f(median(rateRuns.map((r) => r.floorMs * rate / 1000)))}, floor (requests ÷ R) ${f(median(rateRuns.map((r) => r.floorMs / 1000)), 1)} s, took ${f(median(rateRuns.map((r) => r.ms / 1000)), 1)} s: ${f(ratio, 3)}× the floor`);
+  console.log(`  429s seen by the client: ${rateRuns.map((r) => r.throttled429).join(', ')}; answered by the simulator: ${rateRuns.map((r) => r.simulator429).join(', ')}`);
+}
+
+if (process.argv.includes('--child')) {
+  const args = JSON.parse(process.argv[process.argv.indexOf('--child') + 1]!) as ChildArgs;
+  child(args).then(
+    (r) => process.send!(r, () => process.exit(0)),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
