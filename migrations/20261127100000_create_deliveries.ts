@@ -29,10 +29,9 @@ export async function up(knex: Knex): Promise<void> {
     t.string('last_trigger', 16).notNullable().defaultTo('scheduled').comment('scheduled | manual | replay | probe');
     t.integer('replays').notNullable().defaultTo(0);
     t.unique(['destination', 'event_id']);
-    t.index(['status', 'next_attempt_at']);
+    // Few indexes: every claim and result rewrites the status in each index that holds it.
     t.index(['destination', 'status', 'next_attempt_at']);
     t.index(['destination', 'meter_id', 'sequence']);
-    t.index(['destination', 'status', 'created_at']);
     t.index(['meter_id']);
     t.index(['created_at']);
   });

@@ -155,7 +155,10 @@ export class DeliveryWorker {
     const now = this.deps.clock.now();
     if (now.getTime() - this.lastReap > Math.min(5000, this.deps.settings.claimTtlMs / 2)) {
       this.lastReap = now.getTime();
-      const released = await this.deps.deliveries.releaseExpiredClaims(now);
+      const released = await this.deps.deliveries.releaseExpiredClaims(
+        this.deps.destinations.all().map((d) => d.name),
+        now,
+      );
       if (released) this.deps.logger.warn('took back deliveries whose worker stopped before finishing', { count: released });
     }
     const states = await this.destinationStates(now);

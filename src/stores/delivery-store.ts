@@ -295,7 +295,8 @@ export class DeliveryStore {
       const at = toDbTime(now);
       // Deliveries that went through share one UPDATE; the rarer outcomes get one each.
       const delivered = records.filter((r) => r.next.status === 'delivered' && r.attempt.errorClass === null);
-      const others = records.filter((r) => !delivered.includes(r));
+      const deliveredSet = new Set(delivered);
+      const others = records.filter((r) => !deliveredSet.has(r));
       const byStatus = new Map<string, AttemptRecord[]>();
       for (const r of delivered) {
         const key = `${r.claimedBy}|${r.attempt.statusCode}`;
@@ -377,8 +378,14 @@ export class DeliveryStore {
   }
 
   /** Claims whose worker died: back to pending, to be sent again (the webhook-id lets receivers dedupe). */
-  async releaseExpiredClaims(now: Date): Promise<number> {
-    return this.db('deliveries').where({ status: 'delivering' }).where('claim_expires_at', '<', toDbTime(now)).update({ status: 'pending', claimed_by: null, claim_expires_at: null });
+  async releaseExpiredClaims(destinations: readonly string[], now: Date): Promise<number> {
+    if (!destinations.length) return 0;
+    // By destination and status: the (destination, status, next_attempt_at) index finds them.
+    return this.db('deliveries')
+      .whereIn('destination', [...destinations])
+      .where({ status: 'delivering' })
+      .where('claim_expires_at', '<', toDbTime(now))
+      .update({ status: 'pending', claimed_by: null, claim_expires_at: null });
   }
 
   async get(id: string): Promise<Delivery | undefined> {
