@@ -307,7 +307,7 @@ export class Simulator {
     return out;
   }
 
-  /** The meter as v2 details, v2 enrollment and v1 would show it now (program entries are shared and frozen: copy before editing). Throws for an unknown id. */
+  /** The meter as v2 details, v2 enrollment and v1 would show it now (fresh objects, parsed from the served text). Throws for an unknown id. */
   meter(meterId: string): MeterViews {
     const i = this.index(meterId);
     return { details: this.renderer.details(i), enrollment: this.renderer.enrollment(i), v1: this.renderer.v1(i, this.clockMs) };
