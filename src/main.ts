@@ -17,7 +17,7 @@ export interface ServeOptions extends OpenOptions {
 
 /** Load config → compose → migrate (if enabled) → listen → background work; signals → graceful stop. */
 export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
-  const runtime = await openRuntime(opts);
+  const runtime = await openRuntime({ demoPartner: true, ...opts });
   const { composed } = runtime;
   const { config } = composed;
   const log = composed.logger.child({ component: 'main' });

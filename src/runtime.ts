@@ -3,12 +3,23 @@ import { loadConfig, type LoadConfigOptions } from './config/load';
 import type { Config } from './config/schema';
 import { deepFreeze } from './config/load';
 import type { Logger } from './logger';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { generateSecret } from './domain/signing';
+import { loadDestinationsDir } from './mapping/destinations';
+import type { DestinationSource } from './services/destination-types';
 import { startSimulator, type RunningSimulator } from './simulator';
+import { startReceiver } from './simulator/receiver';
+
+/** The example destinations the demo delivers to (beside src/, or beside dist/src once compiled). */
+const EXAMPLES_DIR = [path.resolve(__dirname, '..', 'config', 'examples'), path.resolve(__dirname, '..', '..', 'config', 'examples')].find((d) => existsSync(d)) ?? path.resolve('config', 'examples');
 
 export interface Runtime {
   composed: Composed;
   /** The built-in Leap simulator, when no Leap API key is configured. */
   simulator: RunningSimulator | null;
+  /** The sample partner receiver the demo delivers to, when no destination is configured. */
+  receiverUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -46,19 +57,58 @@ export interface OpenOptions extends LoadConfigOptions {
   announce?: (line: string, logger: Logger) => void;
   /** False for commands that never call Leap (support commands): no demo simulator is started for them. */
   needsLeap?: boolean;
+  /** In the demo, with no destination files, deliver to the sample receiver through the example destinations (serve). */
+  demoPartner?: boolean;
+}
+
+function hasDestinationFiles(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => /\.ya?ml$/i.test(f));
+}
+
+/**
+ * The demo's partner side: the sample receiver on a free port, and the two example destinations
+ * (CRM and device platform) pointed at it with fresh secrets.
+ */
+async function demoPartner(): Promise<{ destinations: DestinationSource; url: string; close(): Promise<void> }> {
+  const crmSecret = generateSecret();
+  const devicesSecret = generateSecret();
+  const receiver = await startReceiver({ secrets: [crmSecret, devicesSecret] });
+  const { destinations, problems } = loadDestinationsDir(EXAMPLES_DIR, {
+    CRM_WEBHOOK_URL: `${receiver.url}/crm`,
+    CRM_WEBHOOK_SECRET: crmSecret,
+    DEVICE_PLATFORM_URL: `${receiver.url}/devices`,
+    DEVICE_PLATFORM_SECRET: devicesSecret,
+  });
+  if (problems.length) {
+    await receiver.close();
+    throw new Error(`the example destinations do not load:\n${problems.join('\n')}`);
+  }
+  return { destinations: { all: () => destinations, get: (n) => destinations.find((d) => d.name === n) }, url: receiver.url, close: () => receiver.close() };
 }
 
 /** Config → (demo simulator) → compose → migrate when configured to, or insist the schema is current. */
 export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const loaded = opts.config ?? loadConfig(opts).config;
   const { config, simulator } = opts.needsLeap === false ? { config: withoutLeap(loaded), simulator: null } : await withDemoLeap(loaded);
-  const composed = compose(config, opts.overrides);
+  const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(path.resolve(config.destinations.dir)) ? await demoPartner() : null;
+  let composed: Composed;
+  try {
+    composed = compose(config, partner ? { ...opts.overrides, destinations: partner.destinations } : opts.overrides);
+  } catch (err) {
+    await partner?.close();
+    await simulator?.close();
+    throw err;
+  }
   const close = async () => {
     await composed.close();
+    await partner?.close();
     await simulator?.close();
   };
   try {
-    if (simulator) (opts.announce ?? ((line, logger) => logger.info(line)))(demoLine(config, simulator), composed.logger);
+    if (simulator) {
+      const line = demoLine(config, simulator) + (partner ? ` Deliveries go to the sample receiver at ${partner.url} through the example CRM and device-platform destinations (add files to ${config.destinations.dir} to use your own).` : '');
+      (opts.announce ?? ((l, logger) => logger.info(l)))(line, composed.logger);
+    }
     if (config.database.migrate_on_start) {
       const applied = await composed.database.migrateLatest();
       if (applied.length) composed.logger.info('migrations applied', { migrations: applied });
@@ -70,5 +120,5 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
     await close();
     throw err;
   }
-  return { composed, simulator, close };
+  return { composed, simulator, receiverUrl: partner?.url ?? null, close };
 }
