@@ -18,7 +18,7 @@ import { createLogger, type Logger, type Redactor } from './logger';
 import { DestinationRegistry } from './mapping/destinations';
 import { DeliveryAdminService } from './services/delivery-admin-service';
 import { DeliveryWorker } from './services/delivery-worker';
-import type { DestinationSource } from './services/destination-types';
+import type { DestinationSource } from './domain/destination';
 import { HealthService } from './services/health-service';
 import { OutboxService } from './services/outbox-service';
 import { ReplayService } from './services/replay-service';

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { generateSecret } from './domain/signing';
 import { loadDestinationsDir } from './mapping/destinations';
-import type { DestinationSource } from './services/destination-types';
+import type { DestinationSource } from './domain/destination';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { startReceiver } from './simulator/receiver';
 

@@ -123,18 +123,8 @@ function lifecycleOf(path: string): MeterEventType | null {
 /** Enrollment detail that accompanies a lifecycle change rather than being news of its own. */
 const SECONDARY = ['enrollment.programs', 'enrollment.window', 'enrollment.leap_actions', 'enrollment.status_v1'];
 
-/** The order events are emitted in when one read changes several things. */
-const ORDER: MeterEventType[] = [
-  'meter.created',
-  'meter.partner-reference.updated',
-  'meter.enrollment.global-status.updated',
-  'meter.enrollment.activated',
-  'meter.enrollment.participation-status.updated',
-  'meter.enrollment.required-actions.updated',
-  'meter.enrollment.group.updated',
-  'meter.details.updated',
-  'meter.archived',
-];
+/** When one read changes several things, events go out in catalogue order (readiness is not the sync's). */
+const ORDER: readonly MeterEventType[] = METER_EVENT_TYPES.filter((t) => !t.startsWith('meter.readiness.'));
 
 /**
  * The events one observed change produces. A meter seen for the first time is `meter.created`,

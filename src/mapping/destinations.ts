@@ -2,51 +2,24 @@ import { existsSync, readdirSync, readFileSync, statSync, watch, type FSWatcher 
 import path from 'node:path';
 import { formatProblem, type SourceProblem } from '../config/yaml-source';
 import { sha256Hex } from '../domain/canonical-json';
-import type { Change, MeterView } from '../domain/events';
-import { webhookHeaders, type SigningSecret } from '../domain/signing';
+import type { EventContext, OutboundDestination } from '../domain/destination';
+import type { MeterView } from '../domain/events';
+import { webhookHeaders } from '../domain/signing';
 import { webhookBody } from '../domain/webhook-body';
 import type { Logger } from '../logger';
 import { parseDestination, type ParsedDestination } from './load-destination';
 
 /** One partner endpoint, compiled from its file in the destinations folder. */
-export interface Destination {
-  name: string;
+/** A destination as loaded from its file: what the outbox and workers use, plus where it came from. */
+export interface Destination extends OutboundDestination {
   file: string;
-  url: string;
-  enabled: boolean;
   /** Patterns as written (`meter.created`, `meter.enrollment.*`, `*`). */
   events: string[];
-  matchesEvent(type: string): boolean;
-  /** True when the destination has no filter. */
-  filter(meter: MeterView, event: EventContext): Promise<boolean>;
-  secrets: SigningSecret[];
-  timeoutMs: number;
-  ratePerSecond: number | null;
-  concurrency: number;
-  /** Waits before each retry after the first attempt. */
-  retryScheduleMs: number[];
-  /** Each wait varies by up to ± this fraction. */
-  jitter: number;
-  /** Statuses that make a delivery dead at once. */
-  deadOn: number[];
-  /** Consecutive failures before the destination pauses; 0: never. */
-  pauseAfterFailures: number;
-  headers: Record<string, string>;
-  /** The mapped record for one event; throws MappingError (an AppError, code mapping_failed) naming the field. */
-  render(meter: MeterView, event: EventContext): Promise<Record<string, unknown>>;
-  /** Hash of the file's effective configuration, to tell versions apart in logs. */
-  version: string;
   /** Secrets and header values taken from the environment, for the log redactor. */
   sensitiveValues: string[];
 }
 
-/** What an expression knows of the event besides the meter (`$event`). */
-export interface EventContext {
-  type: string;
-  sequence: number;
-  changes: Change[] | null;
-  occurred_at: string;
-}
+export type { EventContext };
 
 export interface LoadOptions {
   /** For "every secret has expired"; defaults to now. */

@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import type { Attempt, Delivery, DeliveryFilter, DeliveryStore } from '../stores/delivery-store';
 import type { DestinationState, DestinationStateStore } from '../stores/destination-state-store';
 import type { ReplayJob } from '../stores/replay-job-store';
-import type { DestinationSource } from './destination-types';
+import type { DestinationSource } from '../domain/destination';
 
 export interface DeliveryView {
   id: string;

@@ -7,7 +7,7 @@ import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { AttemptRecord, Delivery, DeliveryStore } from '../stores/delivery-store';
 import type { DestinationState, DestinationStateStore } from '../stores/destination-state-store';
-import type { DestinationSource, OutboundDestination } from './destination-types';
+import type { DestinationSource, OutboundDestination } from '../domain/destination';
 
 export interface DeliveryWorkerSettings {
   /** How often to look for due work when nothing woke the worker. */

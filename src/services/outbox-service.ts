@@ -7,7 +7,7 @@ import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { DeliveryStore, NewDelivery } from '../stores/delivery-store';
 import type { Tx } from '../stores/transaction';
-import type { DestinationSource, EventContext, OutboundDestination } from './destination-types';
+import type { DestinationSource, EventContext, OutboundDestination } from '../domain/destination';
 import type { EventSink } from './sync-service';
 
 /** Detail updates are sent only when the destination's mapped record actually changes. */

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { Delivery, DeliveryFilter, DeliveryStore } from '../stores/delivery-store';
 import type { EventStore } from '../stores/event-store';
 import type { ReplayFilter, ReplayJob, ReplayJobStore } from '../stores/replay-job-store';
-import type { DestinationSource } from './destination-types';
+import type { DestinationSource } from '../domain/destination';
 import { renderDelivery } from './outbox-service';
 
 export const DEFAULT_REPLAY_CAP = 10_000;

@@ -15,7 +15,6 @@
  *    the achieved rate against R, and the 429s.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,6 +23,7 @@ import path from 'node:path';
 import { compose, type Composed } from '../../src/compose';
 import { parseConfig } from '../../src/config/load';
 import { createKnex } from '../../src/db/knex';
+import { freshDatabase } from '../helpers/db';
 import { migrateLatest } from '../../src/db/migrate';
 import { meterView, type MeterEvent, type MeterEventType } from '../../src/domain/events';
 import type { LeapMeterDetails, LeapMeterEnrollment } from '../../src/domain/leap-types';
@@ -31,7 +31,7 @@ import { normalizeV2 } from '../../src/domain/normalize';
 import { generateSecret, webhookHeaders } from '../../src/domain/signing';
 import { silentLogger } from '../../src/logger';
 import { loadDestinationsDir } from '../../src/mapping/destinations';
-import type { DestinationSource } from '../../src/services/destination-types';
+import type { DestinationSource } from '../../src/domain/destination';
 import { Simulator } from '../../src/simulator';
 import { startReceiver } from '../../src/simulator/receiver';
 import { startMisbehavingReceiver } from '../helpers/misbehaving-receiver';
@@ -53,27 +53,6 @@ const pct = (xs: number[], p: number): number => {
 };
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-async function freshDatabase(engine: Engine): Promise<{ url: string; drop(): Promise<void> }> {
-  if (engine === 'sqlite') {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bench-deliver-'));
-    return { url: `sqlite:${path.join(dir, 'bench.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const server = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = createKnex(server, { poolMax: 1 });
-  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  await admin.destroy();
-  const u = new URL(server);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const a = createKnex(server, { poolMax: 1 });
-      await a.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-      await a.destroy();
-    },
-  };
-}
 
 /** The sample receiver in its own process, so it does not share the connector's CPU. */
 async function receiverChild(secret: string): Promise<{ port: number; child: ChildProcess; count(): Promise<number>; reset(): Promise<void> }> {

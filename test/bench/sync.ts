@@ -7,12 +7,8 @@
  *   npm run bench:sync -- --sizes 20000 --runs 1         # a quick look
  */
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseConfig } from '../../src/config/load';
-import { createKnex } from '../../src/db/knex';
+import { freshDatabase } from '../helpers/db';
 import { silentLogger } from '../../src/logger';
 import { openRuntime } from '../../src/runtime';
 import { startSimulator } from '../../src/simulator';
@@ -58,27 +54,6 @@ const median = (xs: number[]): number => {
 };
 
 /** A fresh database for one run: a temp SQLite file or a new MariaDB database. */
-async function freshDatabase(engine: Engine): Promise<{ url: string; drop(): Promise<void> }> {
-  if (engine === 'sqlite') {
-    const dir = mkdtempSync(path.join(tmpdir(), 'bench-sync-'));
-    return { url: `sqlite:${path.join(dir, 'bench.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const server = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = createKnex(server, { poolMax: 1 });
-  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  await admin.destroy();
-  const u = new URL(server);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const a = createKnex(server, { poolMax: 1 });
-      await a.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-      await a.destroy();
-    },
-  };
-}
 
 async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
   const db = await freshDatabase(args.engine);

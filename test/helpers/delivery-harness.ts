@@ -13,7 +13,7 @@ import type { MeterEvent } from '../../src/domain/events';
 import { createKnex } from '../../src/db/knex';
 import { silentLogger } from '../../src/logger';
 import { loadDestinationsDir, type Destination } from '../../src/mapping/destinations';
-import type { DestinationSource } from '../../src/services/destination-types';
+import type { DestinationSource } from '../../src/domain/destination';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import type { Attempt, Delivery } from '../../src/stores/delivery-store';
 import type { DestinationState } from '../../src/stores/destination-state-store';

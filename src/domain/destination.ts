@@ -1,5 +1,5 @@
-import type { Change, MeterView } from '../domain/events';
-import type { SigningSecret } from '../domain/signing';
+import type { Change, MeterView } from './events';
+import type { SigningSecret } from './signing';
 
 /** What a mapping and filter see of the event being delivered. */
 export interface EventContext {
