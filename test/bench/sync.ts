@@ -132,8 +132,8 @@ async function main(): Promise<void> {
   const engine = arg('engine', 'sqlite') as Engine;
   const sizes = arg('sizes', '100000,300000').split(',').map(Number);
   const runs = Number(arg('runs', '3'));
-  const rate = Number(arg('rate', '10'));
-  const rateMeters = Number(arg('rate-meters', '20000'));
+  const rate = Number(arg('rate', '2'));
+  const rateMeters = Number(arg('rate-meters', '10000'));
   console.log(`bench:sync on ${engine}, ${runs} run(s) per size; medians (min–max)\n`);
   for (const meters of sizes) {
     const results: SizeResult[] = [];
