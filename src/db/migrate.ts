@@ -55,6 +55,11 @@ export async function migrateRollback(db: Knex, all = false): Promise<string[]> 
   return rolledBack;
 }
 
+/** Undo the most recent migration only (whatever batch it ran in). */
+export async function migrateDown(db: Knex): Promise<void> {
+  await db.migrate.down(migratorConfig());
+}
+
 export async function migrationStatus(db: Knex): Promise<MigrationStatus> {
   const [completed, pending] = (await db.migrate.list(migratorConfig())) as [MigrationEntry[], MigrationEntry[]];
   const names = completed.map(entryName);

@@ -12,7 +12,7 @@ import { AppError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { EventStore, NewMeterEvent } from '../stores/event-store';
 import type { LeaseStore } from '../stores/lease-store';
-import type { MeterStore, MeterWrite, StoredMeter } from '../stores/meter-store';
+import type { MeterStore, MeterWrite, RawPart, StoredMeter } from '../stores/meter-store';
 import type { StreamState, SyncStateStore } from '../stores/sync-state-store';
 import type { SyncKind, SyncRun, SyncRunStore } from '../stores/sync-run-store';
 import type { Transactor, Tx } from '../stores/transaction';
@@ -557,8 +557,7 @@ export class SyncService {
         meter: after,
         detailsHash,
         enrollmentHash,
-        detailsJson: d.json,
-        enrollmentJson: e.json,
+        rawParts: changedParts(stored, v1, { details: d.json, enrollment: e.json }),
         contentHash: contentHash(detailsHash, enrollmentHash, false),
         leapUpdatedAt: after.updated_at ? canonicalInstant(leapUpdatedRaw(raw) ?? after.updated_at) : null,
         expectedSequence: stored ? stored.sequence : null,
@@ -627,8 +626,8 @@ export class SyncService {
               meter: archived,
               detailsHash: s.detailsHash,
               enrollmentHash: s.enrollmentHash,
-              detailsJson: s.rawText.details,
-              enrollmentJson: s.rawText.enrollment,
+              // Keep the stored raw parts: a meter that comes back is compared against what it was.
+              rawParts: {},
               contentHash: contentHash(s.detailsHash, s.enrollmentHash, true),
               leapUpdatedAt: s.leapUpdatedAt,
               expectedSequence: s.sequence,
@@ -650,7 +649,6 @@ export class SyncService {
               });
           }
           await this.deps.meters.write(tx, writes, now);
-          // Keep the stored raw parts: a meter that comes back is compared against what it was.
           const ids = await this.deps.events.append(tx, newEvents);
           const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
           if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
@@ -696,6 +694,16 @@ export class SyncService {
     }
     return { ...totals, notFound };
   }
+}
+
+/** The raw parts whose text differs from what is stored (a v1 meter has no enrollment part). */
+function changedParts(stored: StoredMeter | null, v1: boolean, texts: Record<RawPart, string | null>): MeterWrite['rawParts'] {
+  const out: MeterWrite['rawParts'] = {};
+  for (const p of ['details', 'enrollment'] as const) {
+    const text = v1 && p === 'enrollment' ? null : texts[p];
+    if (text !== (stored?.rawText[p] ?? null)) out[p] = text;
+  }
+  return out;
 }
 
 function leapUpdatedRaw(raw: MeterRaw): string | null {

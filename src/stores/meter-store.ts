@@ -27,9 +27,11 @@ export interface MeterWrite {
   meter: Meter;
   detailsHash: string | null;
   enrollmentHash: string | null;
-  /** The raw parts' JSON text (v1: the meter in `detailsJson`). */
-  detailsJson: string | null;
-  enrollmentJson: string | null;
+  /**
+   * Raw parts to store, as JSON text (v1: the whole meter as `details`): a part present here is
+   * written (null deletes it), a part left out keeps what is stored.
+   */
+  rawParts: Partial<Record<RawPart, string | null>>;
   contentHash: string;
   leapUpdatedAt: string | null;
   /** The sequence read before the change; null for a meter not stored yet (then inserting is the guard). */
@@ -59,11 +61,13 @@ export class ConcurrentMeterChangeError extends AppError {
   }
 }
 
+/** The parts of a meter kept as Leap sent them, in `meter_raw_parts`. */
+export type RawPart = 'details' | 'enrollment';
+const RAW_PARTS: readonly RawPart[] = ['details', 'enrollment'];
+
 interface MeterRow {
   meter_id: string;
   source: string;
-  details_json: string | null;
-  enrollment_json: string | null;
   details_hash: string | null;
   enrollment_hash: string | null;
   content_hash: string;
@@ -79,8 +83,6 @@ interface MeterRow {
 const COLUMNS = [
   'meter_id',
   'source',
-  'details_json',
-  'enrollment_json',
   'details_hash',
   'enrollment_hash',
   'content_hash',
@@ -98,14 +100,17 @@ function textOf(v: unknown): string | null {
   return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
 }
 
-function toStored(row: MeterRow): StoredMeter {
+type RawTexts = Record<RawPart, string | null>;
+const NO_PARTS: RawTexts = { details: null, enrollment: null };
+
+function toStored(row: MeterRow, parts: RawTexts): StoredMeter {
   const source = row.source === 'v1' ? 'v1' : 'v2';
-  const details = fromDbJson<Record<string, unknown>>(row.details_json);
+  const details = fromDbJson<Record<string, unknown>>(parts.details);
   return {
     meterId: row.meter_id,
     source,
-    raw: source === 'v1' ? { details: null, enrollment: null, v1: details } : { details, enrollment: fromDbJson<Record<string, unknown>>(row.enrollment_json), v1: null },
-    rawText: { details: textOf(row.details_json), enrollment: textOf(row.enrollment_json) },
+    raw: source === 'v1' ? { details: null, enrollment: null, v1: details } : { details, enrollment: fromDbJson<Record<string, unknown>>(parts.enrollment), v1: null },
+    rawText: { ...parts },
     detailsHash: row.details_hash,
     enrollmentHash: row.enrollment_hash,
     contentHash: row.content_hash,
@@ -135,8 +140,6 @@ function columnsOf(w: MeterWrite): Record<string, unknown> {
     is_archived: toDbBool(m.is_archived),
     leap_created_at: toDbTimeOrNull(m.created_at && !Number.isNaN(Date.parse(m.created_at)) ? m.created_at : null),
     leap_updated_at: w.leapUpdatedAt,
-    details_json: w.detailsJson,
-    enrollment_json: w.enrollmentJson,
     details_hash: w.detailsHash,
     enrollment_hash: w.enrollmentHash,
     content_hash: w.contentHash,
@@ -160,8 +163,6 @@ const UPSERT_COLUMNS = [
   'is_archived',
   'leap_created_at',
   'leap_updated_at',
-  'details_json',
-  'enrollment_json',
   'details_hash',
   'enrollment_hash',
   'content_hash',
@@ -203,31 +204,45 @@ export class MeterStore {
     const out = new Map<string, StoredMeter>();
     for (const part of chunks([...new Set(ids)], 500)) {
       const rows = (await trx('meters').select(COLUMNS).whereIn('meter_id', part)) as MeterRow[];
-      for (const row of rows) out.set(row.meter_id, toStored(row));
+      for (const m of await this.withRaw(rows, trx)) out.set(m.meterId, m);
     }
     return out;
   }
 
+  /** Rows with their raw parts, read in one query. */
+  private async withRaw(rows: MeterRow[], trx: Knex | Knex.Transaction = this.db): Promise<StoredMeter[]> {
+    const texts = new Map<string, RawTexts>();
+    for (const part of chunks(rows.map((r) => r.meter_id), 500)) {
+      const found = (await trx('meter_raw_parts').select('meter_id', 'part', 'json').whereIn('meter_id', part)) as { meter_id: string; part: string; json: unknown }[];
+      for (const f of found) {
+        if (!RAW_PARTS.includes(f.part as RawPart)) continue;
+        const t = texts.get(f.meter_id) ?? { ...NO_PARTS };
+        t[f.part as RawPart] = textOf(f.json);
+        texts.set(f.meter_id, t);
+      }
+    }
+    return rows.map((r) => toStored(r, texts.get(r.meter_id) ?? NO_PARTS));
+  }
+
   /**
-   * Bookkeeping only (hashes, sequence), without the raw JSON: enough to see that a re-read meter
+   * Bookkeeping only (hashes, sequence), without the raw parts: enough to see that a re-read meter
    * has not changed, which is most meters on most passes. `raw` is empty in what this returns.
    */
   async getHeads(ids: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter>> {
     const out = new Map<string, StoredMeter>();
-    const cols = COLUMNS.filter((c) => c !== 'details_json' && c !== 'enrollment_json');
     const lock = trx !== this.db && dialectOf(this.db) === 'mysql';
     for (const part of chunks([...new Set(ids)], 500)) {
-      const q = trx('meters').select(cols).whereIn('meter_id', part);
+      const q = trx('meters').select(COLUMNS).whereIn('meter_id', part);
       // In a transaction on MySQL the rows stay locked until it commits: the write that follows is safe.
       const rows = (await (lock ? q.forUpdate() : q)) as MeterRow[];
-      for (const row of rows) out.set(row.meter_id, toStored({ ...row, details_json: null, enrollment_json: null }));
+      for (const row of rows) out.set(row.meter_id, toStored(row, NO_PARTS));
     }
     return out;
   }
 
   async get(meterId: string): Promise<StoredMeter | undefined> {
     const row = (await this.db('meters').select(COLUMNS).where({ meter_id: meterId }).first()) as MeterRow | undefined;
-    return row && toStored(row);
+    return row && (await this.withRaw([row]))[0];
   }
 
   /**
@@ -260,6 +275,18 @@ export class MeterStore {
       }));
       await trx('meters').insert(rows).onConflict('meter_id').merge(UPSERT_COLUMNS);
     }
+    const upserts: { meter_id: string; part: RawPart; json: string }[] = [];
+    const deletes = new Map<RawPart, string[]>(RAW_PARTS.map((p) => [p, []]));
+    for (const w of writes) {
+      for (const p of RAW_PARTS) {
+        const json = w.rawParts[p];
+        if (json === undefined) continue;
+        if (json === null) deletes.get(p)!.push(w.meter.meter_id);
+        else upserts.push({ meter_id: w.meter.meter_id, part: p, json });
+      }
+    }
+    for (const [p, ids] of deletes) for (const part of chunks(ids, 500)) await trx('meter_raw_parts').where({ part: p }).whereIn('meter_id', part).del();
+    for (const part of chunks(upserts, 100)) await trx('meter_raw_parts').insert(part).onConflict(['meter_id', 'part']).merge(['json']);
     const changedIds = new Set(writes.filter((w) => w.changed || w.expectedSequence === null).map((w) => w.meter.meter_id));
     for (const part of chunks(updates.filter((w) => w.changed).map((w) => w.meter.meter_id), 500)) {
       await trx('meter_group_assignments').whereIn('meter_id', part).del();
@@ -282,18 +309,19 @@ export class MeterStore {
       .whereNull('missing_since')
       .orderBy('meter_id')
       .limit(limit)) as MeterRow[];
-    return rows.map(toStored);
+    return this.withRaw(rows, trx);
   }
 
   /** v2 meters read in one part only (their other part has not appeared in a search yet). */
   async incomplete(limit: number, trx: Knex | Knex.Transaction = this.db): Promise<{ meterId: string; missing: 'details' | 'enrollment' }[]> {
-    const rows = (await trx('meters')
-      .select('meter_id', 'details_json')
-      .where({ source: 'v2' })
-      .where((q) => q.whereNull('details_json').orWhereNull('enrollment_json'))
-      .orderBy('meter_id')
-      .limit(limit)) as { meter_id: string; details_json: string | null }[];
-    return rows.map((r) => ({ meterId: r.meter_id, missing: r.details_json === null ? 'details' : 'enrollment' }));
+    const has = (part: RawPart) => (q: Knex.QueryBuilder) => q.select(this.db.raw('1')).from('meter_raw_parts as p').whereRaw('p.meter_id = m.meter_id').where('p.part', part);
+    const rows = (await trx('meters as m')
+      .select('m.meter_id', trx.raw(`CASE WHEN EXISTS (SELECT 1 FROM meter_raw_parts p WHERE p.meter_id = m.meter_id AND p.part = 'details') THEN 1 ELSE 0 END as has_details`))
+      .where('m.source', 'v2')
+      .where((q) => q.whereNotExists(has('details')).orWhereNotExists(has('enrollment')))
+      .orderBy('m.meter_id')
+      .limit(limit)) as { meter_id: string; has_details: number | string }[];
+    return rows.map((r) => ({ meterId: r.meter_id, missing: fromDbInt(r.has_details) ? 'enrollment' : 'details' }));
   }
 
   async count(): Promise<number> {
@@ -318,7 +346,7 @@ export class MeterStore {
     }
     if (page.after) q.where('m.meter_id', '>', page.after);
     const rows = (await q.orderBy('m.meter_id').limit(page.limit)) as MeterRow[];
-    return rows.map(toStored);
+    return this.withRaw(rows);
   }
 
   async groupAssignments(meterId: string): Promise<GroupAssignment[]> {

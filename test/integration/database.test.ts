@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { fromDbBool, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime } from '../../src/db/dialect';
 import { parseDatabaseUrl } from '../../src/db/knex';
-import { migrateLatest, migrateRollback, migrationStatus } from '../../src/db/migrate';
+import { migrateDown, migrateLatest, migrateRollback, migrationStatus } from '../../src/db/migrate';
 import { DatabaseStore } from '../../src/stores/database-store';
 import { createTestDb, testEngines, type TestDb } from '../helpers/db';
 
-const TABLES = ['meters', 'meter_group_assignments', 'meter_events', 'sync_runs', 'sync_cursors', 'leases', 'leap_event_receipts'];
+const TABLES = ['meters', 'meter_raw_parts', 'meter_group_assignments', 'meter_events', 'sync_runs', 'sync_cursors', 'leases', 'leap_event_receipts'];
 
 describe('database URLs', () => {
   it('parses sqlite and mysql URLs, decoding credentials', () => {
@@ -50,6 +50,37 @@ for (const engine of testEngines()) {
       assert.equal((await migrationStatus(db.knex)).current, true);
     });
 
+    it('moves raw meter parts out of the meters table and back, losing nothing', async () => {
+      const status = await migrationStatus(db.knex);
+      assert.equal(status.completed.at(-1), '20261127210000_split_meter_raw_parts', 'the split is the latest migration');
+      await migrateDown(db.knex);
+      const now = toDbTime(new Date());
+      const base = { source: 'v2', content_hash: 'h', first_seen_at: now, last_seen_at: now, last_changed_at: now };
+      const both = '22222222-2222-4222-8222-222222222222';
+      const detailsOnly = '33333333-3333-4333-8333-333333333333';
+      await db.knex('meters').insert([
+        { ...base, meter_id: both, details_json: '{"meter_id":"both","ü":"✓"}', enrollment_json: '{"status":"ACTIVE"}' },
+        { ...base, meter_id: detailsOnly, details_json: '{"meter_id":"d"}', enrollment_json: null },
+      ]);
+      await migrateLatest(db.knex);
+      assert.equal(await db.knex.schema.hasColumn('meters', 'details_json'), false);
+      const parts = (await db.knex('meter_raw_parts').select('meter_id', 'part', 'json').orderBy(['meter_id', 'part'])) as Record<string, unknown>[];
+      assert.deepEqual(parts.map((p) => [p.meter_id, p.part, String(p.json)]), [
+        [both, 'details', '{"meter_id":"both","ü":"✓"}'],
+        [both, 'enrollment', '{"status":"ACTIVE"}'],
+        [detailsOnly, 'details', '{"meter_id":"d"}'],
+      ]);
+      await migrateDown(db.knex);
+      const back = (await db.knex('meters').select('meter_id', 'details_json', 'enrollment_json').orderBy('meter_id')) as Record<string, unknown>[];
+      assert.deepEqual(back.map((r) => [r.meter_id, r.details_json === null ? null : String(r.details_json), r.enrollment_json === null ? null : String(r.enrollment_json)]), [
+        [both, '{"meter_id":"both","ü":"✓"}', '{"status":"ACTIVE"}'],
+        [detailsOnly, '{"meter_id":"d"}', null],
+      ]);
+      await db.knex('meters').del();
+      await migrateLatest(db.knex);
+      assert.equal((await migrationStatus(db.knex)).current, true);
+    });
+
     it('stores and reads back UTC instants identically, to the millisecond', async () => {
       const at = new Date('2026-03-08T09:59:59.987Z');
       await db.knex('leases').insert({ name: 'n', owner: 'o', acquired_at: toDbTime(at), renewed_at: toDbTime(at), expires_at: toDbTime('9000-12-31T23:59:59.999Z') });
@@ -70,17 +101,19 @@ for (const engine of testEngines()) {
         source: 'v2',
         is_archived: toDbBool(true),
         partner_action_required: toDbBool(false),
-        details_json: toDbJson(meter),
         content_hash: 'h',
         first_seen_at: now,
         last_seen_at: now,
         last_changed_at: now,
       });
+      await db.knex('meter_raw_parts').insert({ meter_id: meter.meter_id, part: 'details', json: toDbJson(meter) });
       const row = (await db.knex('meters').first()) as Record<string, unknown>;
       assert.equal(fromDbBool(row.is_archived), true);
       assert.equal(fromDbBool(row.partner_action_required), false);
-      assert.deepEqual(fromDbJson(row.details_json), meter);
+      const part = (await db.knex('meter_raw_parts').first()) as Record<string, unknown>;
+      assert.deepEqual(fromDbJson(part.json), meter);
       await db.knex('meters').del();
+      assert.equal((await db.knex('meter_raw_parts')).length, 0, 'raw parts go with their meter');
     });
 
     it('recognizes a unique violation on either engine', async () => {

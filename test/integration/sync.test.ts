@@ -239,8 +239,9 @@ for (const engine of testEngines()) {
       it('a full reconcile archives meters Leap no longer returns, once, without moving cursors back', async () => {
         const now = toDbTime(new Date(Date.now() - 60_000));
         const ghost = '00000000-0000-4000-8000-00000000dead';
-        const raw = apiVersion === 'v1' ? { details_json: JSON.stringify({ meter_id: ghost, enrollment: { status: 'Active' } }) } : { details_json: JSON.stringify({ meter_id: ghost, audit: {}, customer: {} }), enrollment_json: JSON.stringify({ meter_id: ghost, audit: {}, global_enrollment_status: 'ACTIVE', program_enrollment: [], required_actions: {} }) };
-        await h.db.knex('meters').insert({ meter_id: ghost, source: apiVersion, ...raw, content_hash: 'x', sequence: 4, is_archived: 0, partner_action_required: 0, first_seen_at: now, last_seen_at: now, last_changed_at: now });
+        const raw = apiVersion === 'v1' ? { details: { meter_id: ghost, enrollment: { status: 'Active' } } } : { details: { meter_id: ghost, audit: {}, customer: {} }, enrollment: { meter_id: ghost, audit: {}, global_enrollment_status: 'ACTIVE', program_enrollment: [], required_actions: {} } };
+        await h.db.knex('meters').insert({ meter_id: ghost, source: apiVersion, content_hash: 'x', sequence: 4, is_archived: 0, partner_action_required: 0, first_seen_at: now, last_seen_at: now, last_changed_at: now });
+        await h.db.knex('meter_raw_parts').insert(Object.entries(raw).map(([part, json]) => ({ meter_id: ghost, part, json: JSON.stringify(json) })));
         const cursors = await h.composed.stores.state.all();
         const { result, events } = await h.pass({ kind: 'full' });
         assert.deepEqual(
