@@ -40,6 +40,37 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
   };
 }
 
+interface SqliteConnection {
+  pragma(sql: string): unknown;
+  prepare(sql: string): unknown;
+}
+
+/** Statements kept per connection; knex issues a few dozen distinct shapes, plus IN lists of varying length. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * knex prepares every query afresh; on SQLite, preparing a multi-row insert can cost as much as
+ * running it. knex produces the same SQL text for the same query shape, so the connection hands
+ * back the statement it prepared last time (least recently used ones are dropped). Safe because
+ * knex runs each statement to completion (`all` or `run`) before it prepares the next, and SQLite
+ * re-prepares a statement by itself when a migration changes the schema under it.
+ */
+function reusePreparedStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement !== undefined) {
+      cache.delete(sql);
+    } else {
+      statement = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, statement);
+    return statement;
+  };
+}
+
 export interface CreateKnexOptions {
   poolMax?: number;
 }
@@ -57,8 +88,9 @@ export function createKnex(url: string, opts: CreateKnexOptions = {}): Knex {
         // One connection: SQLite has one writer, and `:memory:` is per connection.
         min: 1,
         max: 1,
-        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           try {
+            reusePreparedStatements(conn);
             if (filename !== ':memory:') conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             // Checkpoint the WAL in larger steps: fewer fsyncs during a big first sync.

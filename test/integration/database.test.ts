@@ -142,3 +142,34 @@ for (const engine of testEngines()) {
     });
   });
 }
+
+describe('prepared statements on SQLite', () => {
+  let db: TestDb;
+  before(async () => {
+    db = await createTestDb('sqlite', { migrate: false });
+  });
+  after(() => db.destroy());
+
+  it('are prepared once per query shape and still answer correctly when the schema changes under them', async () => {
+    const conn = (await db.knex.client.acquireConnection()) as { prepare(sql: string): unknown };
+    try {
+      assert.equal(conn.prepare('SELECT 1'), conn.prepare('SELECT 1'), 'the same SQL gets the same statement');
+      assert.notEqual(conn.prepare('SELECT 1'), conn.prepare('SELECT 2'));
+    } finally {
+      await db.knex.client.releaseConnection(conn);
+    }
+    await db.knex.schema.createTable('shapes', (t) => {
+      t.integer('id').primary();
+      t.string('name');
+    });
+    await db.knex('shapes').insert([{ id: 1, name: 'one' }, { id: 2, name: 'two' }]);
+    const read = () => db.knex('shapes').select('*').where('id', '>', 0).orderBy('id');
+    assert.deepEqual(await read(), [{ id: 1, name: 'one' }, { id: 2, name: 'two' }]);
+    await db.knex.schema.alterTable('shapes', (t) => t.string('colour'));
+    await db.knex('shapes').where({ id: 2 }).update({ colour: 'red' });
+    assert.deepEqual(await read(), [
+      { id: 1, name: 'one', colour: null },
+      { id: 2, name: 'two', colour: 'red' },
+    ]);
+  });
+});
