@@ -9,6 +9,7 @@ import { WebhookSender } from './clients/webhook-sender';
 import type { Config } from './config/schema';
 import { configSecrets } from './config/load';
 import { createKnex } from './db/knex';
+import { SharedLimits } from './clients/shared-limits';
 import { ConfigError } from './errors';
 import { systemClock, type Clock } from './domain/clock';
 import { parseDuration } from './domain/duration';
@@ -94,8 +95,10 @@ export interface Composed {
   close(): Promise<void>;
 }
 
-export function leapClientFor(config: Readonly<Config>, logger: Logger): LeapClient {
+export function leapClientFor(config: Readonly<Config>, logger: Logger, shared?: SharedLimits): LeapClient {
   const l = config.leap;
+  // Every replica's calls count against the one Leap limit when they share Redis.
+  const limiter = shared?.limiter('leap', { ratePerSecond: l.rate_limit.requests_per_second, maxConcurrent: l.rate_limit.max_concurrent });
   return new LeapClient(
     {
       baseUrl: l.base_url,
@@ -109,6 +112,7 @@ export function leapClientFor(config: Readonly<Config>, logger: Logger): LeapCli
       userAgent: 'leap-connector',
     },
     logger,
+    limiter ? { limiter } : {},
   );
 }
 
@@ -138,8 +142,9 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     replayJobs: new ReplayJobStore(db),
   };
   const transactor = new Transactor(db);
+  const limits = config.redis.url ? new SharedLimits(config.redis.url, config.redis.key_prefix, logger.child({ component: 'rate-limits' })) : null;
   const ownsLeap = !overrides.leap;
-  const leap = overrides.leap ?? leapClientFor(config, logger.child({ component: 'leap' }));
+  const leap = overrides.leap ?? leapClientFor(config, logger.child({ component: 'leap' }), limits ?? undefined);
 
   let registry: DestinationRegistry | null = null;
   let destinations = overrides.destinations;
@@ -162,7 +167,9 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
   registry?.onChange(keepSecretsOutOfLogs);
   const outbox = new OutboxService({ destinations, deliveries: stores.deliveries, clock, logger: logger.child({ component: 'outbox' }) });
   const ownsSender = !overrides.sender;
-  const sender = overrides.sender ?? new WebhookSender();
+  const sender =
+    overrides.sender ??
+    new WebhookSender(limits ? { limiterFactory: (t) => limits.limiter(`destination:${t.name}`, { ratePerSecond: t.ratePerSecond!, maxConcurrent: t.concurrency }) } : {});
   const worker = new DeliveryWorker({
     deliveries: stores.deliveries,
     states: stores.destinationStates,
@@ -271,6 +278,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     health,
     app,
     async start() {
+      if (limits && !(await limits.ready())) logger.warn('Redis is not answering: rate limits are kept by this process alone until it does');
       if (config.sync.enabled) scheduler.start();
       const resumed = await leapEvents.resume();
       if (resumed) logger.info('resuming refreshes for Leap events received before a restart', { events: resumed });
@@ -291,6 +299,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       await replayRun;
       if (ownsSender) await sender.close();
       if (ownsLeap) await leap.close();
+      await limits?.close();
       if (ownsDb) await db.destroy();
     },
   };

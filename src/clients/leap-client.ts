@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import Bottleneck from 'bottleneck';
+import type { RateLimiter } from './shared-limits';
 import type {
   LeapMeterDetails,
   LeapMeterEnrollment,
@@ -49,8 +50,8 @@ export interface LeapClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
-  /** A limiter shared beyond this client (e.g. bottleneck clustered through Redis); the caller owns and stops it. */
-  limiter?: Bottleneck;
+  /** A limiter shared beyond this client (e.g. clustered through Redis); the caller owns and stops it. */
+  limiter?: Pick<RateLimiter, 'schedule'>;
 }
 
 export interface LeapSearchOptions {
@@ -126,8 +127,9 @@ const PERMANENT_CODE = /^(ERR_INVALID_URL|ERR_BAD_OPTION|ERR_BAD_OPTION_VALUE|ER
  */
 export class LeapClient {
   private readonly http: AxiosInstance;
-  private readonly limiter: Bottleneck;
-  private readonly ownsLimiter: boolean;
+  private readonly limiter: Pick<RateLimiter, 'schedule'>;
+  /** The limiter this client made (none when it was given a shared one). */
+  private readonly ownLimiter: Bottleneck | null;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly sleepFn: ((ms: number) => Promise<void>) | undefined;
@@ -179,15 +181,15 @@ export class LeapClient {
       // A redirect would re-send the bearer key to wherever it points; it is reported instead.
       maxRedirects: 0,
     });
-    this.ownsLimiter = opts.limiter === undefined;
-    this.limiter =
-      opts.limiter ??
-      new Bottleneck({
-        id: 'leap',
-        maxConcurrent: cfg.rateLimit.maxConcurrent,
-        // 2 % under the limit: calls started evenly still arrive bunched by a few ms of jitter.
-        minTime: (1000 * 1.02) / cfg.rateLimit.requestsPerSecond,
-      });
+    this.ownLimiter = opts.limiter
+      ? null
+      : new Bottleneck({
+          id: 'leap',
+          maxConcurrent: cfg.rateLimit.maxConcurrent,
+          // 2 % under the limit: calls started evenly still arrive bunched by a few ms of jitter.
+          minTime: (1000 * 1.02) / cfg.rateLimit.requestsPerSecond,
+        });
+    this.limiter = opts.limiter ?? this.ownLimiter!;
   }
 
   // ---- v2 ---------------------------------------------------------------------------------
@@ -269,7 +271,7 @@ export class LeapClient {
   async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
     this.closing.abort(new Error('LeapClient closed'));
-    if (this.ownsLimiter) await this.limiter.stop({ dropWaitingJobs: true });
+    if (this.ownLimiter) await this.ownLimiter.stop({ dropWaitingJobs: true });
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import Bottleneck from 'bottleneck';
 import type { AttemptResult, ErrorClass } from '../domain/delivery';
+import type { RateLimiter } from './shared-limits';
 
 /** Requests are spaced this much wider than the partner's rate limit, so jitter never makes a burst. */
 const RATE_MARGIN = 1.02;
@@ -27,8 +28,11 @@ export interface SendRequest {
 }
 
 export interface SenderOptions {
-  /** Shared limiter factory, e.g. bottleneck clustered through Redis so replicas share a destination's rate. */
-  limiterFactory?: (target: SendTarget) => Bottleneck;
+  /**
+   * A limiter shared with other replicas for a rate-limited destination (clustered through
+   * Redis), or undefined to limit in this process.
+   */
+  limiterFactory?: (target: SendTarget) => RateLimiter | undefined;
   now?: () => number;
 }
 
@@ -76,6 +80,10 @@ class ConcurrencyGate implements Gate {
     this.stopped = true;
     for (const w of this.waiting.splice(0)) w();
   }
+}
+
+function sharedGate(limiter: RateLimiter): Gate {
+  return { schedule: (job) => limiter.schedule(job), size: () => limiter.pending(), stop: () => limiter.stop() };
 }
 
 function bottleneckGate(limiter: Bottleneck): Gate {
@@ -155,9 +163,9 @@ export class WebhookSender {
     const existing = this.limiters.get(target.name);
     if (existing && existing.key === key) return existing.gate;
     // Settings changed (hot reload): new work goes through a gate with the new settings; queued work finishes.
-    const shared = this.opts.limiterFactory?.(target);
+    const shared = target.ratePerSecond ? this.opts.limiterFactory?.(target) : undefined;
     const gate = shared
-      ? bottleneckGate(shared)
+      ? sharedGate(shared)
       : target.ratePerSecond
         ? // 2 % slower than the limit: starts spaced evenly still arrive bunched by a few ms of jitter.
           bottleneckGate(new Bottleneck({ maxConcurrent: target.concurrency, minTime: (1000 * RATE_MARGIN) / target.ratePerSecond }))

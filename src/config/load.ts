@@ -197,5 +197,7 @@ export function configSecrets(config: Config): string[] {
   const out = [config.leap.api_key, config.leap_events.secret, ...config.api.keys.map((k) => k.key)];
   const m = /^mysql2?:\/\/[^:/@]+:([^@]+)@/.exec(config.database.url);
   if (m?.[1]) out.push(m[1], decodeURIComponent(m[1]));
+  const r = /^rediss?:\/\/[^:/@]*:([^@]+)@/.exec(config.redis.url);
+  if (r?.[1]) out.push(r[1], decodeURIComponent(r[1]));
   return out.filter((s) => s && s.length > 0);
 }

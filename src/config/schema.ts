@@ -16,6 +16,14 @@ export interface Config {
   leap_events: LeapEventsConfig;
   destinations: DestinationsConfig;
   delivery: DeliveryConfig;
+  redis: RedisConfig;
+}
+
+export interface RedisConfig {
+  /** `redis://[:password@]host:port[/db]`; empty: rate limits are kept by each process alone. */
+  url: string;
+  /** Prefix of the limiters' keys, so connectors sharing one Redis keep apart. */
+  key_prefix: string;
 }
 
 export interface DeliveryConfig {
@@ -251,6 +259,15 @@ export const configSchema = {
         claim_ttl: { ...duration, default: '2m' },
       },
     },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: 'string', pattern: '^(rediss?://.+)?$', default: '' },
+        key_prefix: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$', default: 'leap-connector' },
+      },
+    },
   },
 } as const;
 
@@ -261,6 +278,7 @@ export const ENV_OVERRIDES: readonly { env: string; path: readonly string[] }[] 
   { env: 'LEAP_API_VERSION', path: ['leap', 'api_version'] },
   { env: 'LEAP_ACCOUNT_ID', path: ['leap', 'account_id'] },
   { env: 'DATABASE_URL', path: ['database', 'url'] },
+  { env: 'REDIS_URL', path: ['redis', 'url'] },
   { env: 'PORT', path: ['server', 'port'] },
   { env: 'LOG_LEVEL', path: ['log', 'level'] },
   { env: 'LOG_FORMAT', path: ['log', 'format'] },

@@ -30,6 +30,10 @@ describe('docker-compose.yml', () => {
     assert.equal(db.host, 'mysql');
     assert.equal(db.database, compose.services.mysql!.environment!.MYSQL_DATABASE);
     assert.equal(db.user, compose.services.mysql!.environment!.MYSQL_USER);
+    // Replicas share Leap's and each destination's rate limit through the compose file's Redis.
+    assert.equal(config.redis.url, 'redis://redis:6379');
+    assert.ok(compose.services.redis, 'a redis service');
+    assert.deepEqual(connector.depends_on?.redis, { condition: 'service_healthy' });
   });
 
   it('passes a real Leap account through', () => {
