@@ -45,8 +45,8 @@ interface SqliteConnection {
   prepare(sql: string): unknown;
 }
 
-/** Statements kept per connection; knex issues a few dozen distinct shapes, plus IN lists of varying length. */
-const STATEMENT_CACHE_SIZE = 256;
+/** Statements kept per connection: the few dozen query shapes that repeat (each holds its last bound values, so not more). */
+const STATEMENT_CACHE_SIZE = 64;
 
 /**
  * knex prepares every query afresh; on SQLite, preparing a multi-row insert can cost as much as

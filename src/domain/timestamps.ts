@@ -15,7 +15,8 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1
 
 const FAST = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?Z$/;
 const cache = new Map<string, LeapInstant | null>();
-const CACHE_LIMIT = 50_000;
+/** Entries per cache: shared values (program periods, sentinels) stay hot; per-meter times pass through. */
+const CACHE_LIMIT = 20_000;
 
 /** Parse one of Leap's timestamps; null when it is not one. Results are shared: do not mutate them. */
 export function parseLeapInstant(value: string): LeapInstant | null {

@@ -71,8 +71,10 @@ export class ReplayService {
       this.deps.clock.now(),
     );
     if (r.inFlight.length) throw new ConflictError(`delivery ${r.inFlight.join(', ')} is being sent right now; replay it once that attempt finishes`, { in_flight: r.inFlight });
+    // Read back before waking the worker: the answer is what the replay did, not a claim that followed it.
+    const requeued = await Promise.all(found.map(async (d) => (await this.deps.deliveries.get(d.id))!));
     this.deps.notify();
-    return Promise.all(found.map(async (d) => (await this.deps.deliveries.get(d.id))!));
+    return requeued;
   }
 
   /** A delivery whose mapping failed has no body yet: render it now, from the event, with the current mapping. */

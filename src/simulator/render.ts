@@ -402,7 +402,7 @@ const V1_NO_REASONS = new Fragments(2 * V1_PREFERENCE.length, (key) => {
 const V1_REASONS_END = new Fragments(V1_PREFERENCE.length, (p) => `],"partner_preferred_action":"${V1_PREFERENCE[p]}"},"participation":[`);
 
 /** Program entries are shared by thousands of meters: their text is kept, up to this many. */
-const ENTRY_CACHE_LIMIT = 50_000;
+const ENTRY_CACHE_LIMIT = 20_000;
 const GROUP_SLOTS = 4096;
 
 export class Renderer {
