@@ -291,18 +291,21 @@ export class Simulator {
     return this.store.count;
   }
 
-  /** Meter ids in creation order; optionally only a global status, a region, or (includeArchived: false) unarchived ones. */
-  meterIds(filter: { status?: StatusName; region?: RegionCode; includeArchived?: boolean; limit?: number } = {}): string[] {
+  /** Meter ids in creation order; optionally only a global status, a region, (includeArchived: false) unarchived ones, or every n-th of those. */
+  meterIds(filter: { status?: StatusName; region?: RegionCode; includeArchived?: boolean; limit?: number; every?: number } = {}): string[] {
     const s = this.store;
     const out: string[] = [];
     const status = filter.status ? STATUS_CODES.indexOf(filter.status) : -1;
     const region = filter.region ? REGIONS.findIndex((r) => r.code === filter.region) : -1;
     const limit = filter.limit ?? Infinity;
+    // Every n-th match only: a sample of a large portfolio without building every id.
+    const every = Math.max(1, Math.floor(filter.every ?? 1));
+    let matched = 0;
     for (let i = 0; i < s.count && out.length < limit; i++) {
       if (status >= 0 && s.status[i] !== status) continue;
       if (region >= 0 && s.region[i] !== region) continue;
       if (filter.includeArchived === false && s.isArchived(i)) continue;
-      out.push(s.meterId(i));
+      if (matched++ % every === 0) out.push(s.meterId(i));
     }
     return out;
   }

@@ -91,11 +91,10 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
     t0 = performance.now();
     await sync.run({ kind: 'full', trigger: 'bench' });
     const noChangeFullMs = performance.now() - t0;
-    const ids = sim.simulator.meterIds({ limit: args.meters });
-    const step = 100;
+    // 1 % of the meters, sampled without building every id (the harness's memory is not the connector's).
     let changed = 0;
-    for (let i = 0; i < ids.length; i += step) {
-      sim.simulator.editDetails(ids[i]!, { address: true });
+    for (const id of sim.simulator.meterIds({ every: 100 })) {
+      sim.simulator.editDetails(id, { address: true });
       changed += 1;
     }
     t0 = performance.now();

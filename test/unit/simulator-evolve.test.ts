@@ -119,6 +119,17 @@ describe('simulator evolution', function () {
     for (const id of activated) assert.ok(sim.groupOn(id), `${id} has a market group`);
   });
 
+  it('samples every n-th meter id of a filter without listing the rest', () => {
+    const sim = new Simulator({ meters: 250, seed: 2, apiKey: 'k', start: START });
+    const all = sim.meterIds();
+    assert.deepEqual(
+      sim.meterIds({ every: 100 }),
+      all.filter((_, i) => i % 100 === 0),
+    );
+    const active = sim.meterIds({ status: 'ACTIVE' });
+    assert.deepEqual(sim.meterIds({ status: 'ACTIVE', every: 7, limit: 3 }), active.filter((_, i) => i % 7 === 0).slice(0, 3));
+  });
+
   it('rejects advances that are not a positive number of hours up to a year, and moves the clock by fractions', () => {
     const sim = new Simulator({ meters: 10, seed: 1, apiKey: 'k', start: START });
     for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 9000]) assert.throws(() => sim.advance(bad), RangeError);
