@@ -314,14 +314,14 @@ export class MeterStore {
 
   /** v2 meters read in one part only (their other part has not appeared in a search yet). */
   async incomplete(limit: number, trx: Knex | Knex.Transaction = this.db): Promise<{ meterId: string; missing: 'details' | 'enrollment' }[]> {
-    const has = (part: RawPart) => (q: Knex.QueryBuilder) => q.select(this.db.raw('1')).from('meter_raw_parts as p').whereRaw('p.meter_id = m.meter_id').where('p.part', part);
-    const rows = (await trx('meters as m')
-      .select('m.meter_id', trx.raw(`CASE WHEN EXISTS (SELECT 1 FROM meter_raw_parts p WHERE p.meter_id = m.meter_id AND p.part = 'details') THEN 1 ELSE 0 END as has_details`))
-      .where('m.source', 'v2')
-      .where((q) => q.whereNotExists(has('details')).orWhereNotExists(has('enrollment')))
-      .orderBy('m.meter_id')
-      .limit(limit)) as { meter_id: string; has_details: number | string }[];
-    return rows.map((r) => ({ meterId: r.meter_id, missing: fromDbInt(r.has_details) ? 'enrollment' : 'details' }));
+    // A part's hash is stored with the part: a null hash is a part not read yet (no join, no subquery).
+    const rows = (await trx('meters')
+      .select('meter_id', 'details_hash')
+      .where({ source: 'v2' })
+      .where((q) => q.whereNull('details_hash').orWhereNull('enrollment_hash'))
+      .orderBy('meter_id')
+      .limit(limit)) as { meter_id: string; details_hash: string | null }[];
+    return rows.map((r) => ({ meterId: r.meter_id, missing: r.details_hash === null ? 'details' : 'enrollment' }));
   }
 
   async count(): Promise<number> {

@@ -236,6 +236,28 @@ for (const engine of testEngines()) {
         assert.ok(events.some((e) => e.type === 'meter.details.updated'));
       });
 
+      if (apiVersion === 'v2')
+        it('a meter whose enrollment never came in a search is completed with a GET, then announced once', async () => {
+          const [x] = (await h.db.knex('meters').select('meter_id').where({ source: 'v2', is_archived: 0 }).whereNull('missing_since').orderBy('meter_id').limit(1)) as { meter_id: string }[];
+          const id = x!.meter_id;
+          // As if only its details had been read: no enrollment part, no events yet.
+          await h.db.knex('meter_raw_parts').where({ meter_id: id, part: 'enrollment' }).del();
+          await h.db.knex('meter_events').where({ meter_id: id }).del();
+          await h.db.knex('meters').where({ meter_id: id }).update({ enrollment_hash: null, sequence: 0 });
+          assert.deepEqual(await h.composed.stores.meters.incomplete(10), [{ meterId: id, missing: 'enrollment' }]);
+          const { events } = await h.pass();
+          const mine = ofMeter(events, id);
+          assert.equal(mine[0]?.type, 'meter.created', explain(mine));
+          assert.deepEqual(
+            mine.map((e) => e.sequence),
+            mine.map((_, i) => i + 1),
+          );
+          assert.ok(mine[0]!.meter.enrollment !== null, 'announced with its enrollment');
+          assert.deepEqual(await h.composed.stores.meters.incomplete(10), []);
+          const again = await h.pass();
+          assert.deepEqual(ofMeter(again.events, id), [], 'nothing more once complete');
+        });
+
       it('a full reconcile archives meters Leap no longer returns, once, without moving cursors back', async () => {
         const now = toDbTime(new Date(Date.now() - 60_000));
         const ghost = '00000000-0000-4000-8000-00000000dead';
