@@ -35,22 +35,10 @@ import type { DestinationSource } from '../../src/domain/destination';
 import { Simulator } from '../../src/simulator';
 import { startReceiver } from '../../src/simulator/receiver';
 import { startMisbehavingReceiver } from '../helpers/misbehaving-receiver';
+import { argNumber, argString, median, percentile, receiverState } from './figures';
 
 type Engine = 'sqlite' | 'mysql';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 
@@ -58,17 +46,7 @@ const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigit
 async function receiverChild(secret: string): Promise<{ port: number; child: ChildProcess; count(): Promise<number>; reset(): Promise<void> }> {
   const child = fork(__filename, ['--receiver', secret], { execArgv: ['--require', 'tsx/cjs'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));
-  const state = (method: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/_receiver/state?limit=0', method }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve(text ? (JSON.parse(text) as Record<string, unknown>) : {}));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const state = (method: 'GET' | 'DELETE') => receiverState(port, method);
   return { port, child, count: async () => Number((await state('GET')).accepted ?? 0), reset: async () => void (await state('DELETE')) };
 }
 
@@ -215,12 +193,12 @@ async function burst(engine: Engine, n: number, concurrency: number, sim: Simula
       sent,
       dead,
       perSecond: (sent * 1000) / ms,
-      p50: pct(lat, 50),
-      p99: pct(lat, 99),
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
       enqueuePerSecond: (n * 1000) / enqueueMs,
       plainPerSecond,
-      pacedP50: pct(pacedLat, 50),
-      pacedP99: pct(pacedLat, 99),
+      pacedP50: percentile(pacedLat, 50),
+      pacedP99: percentile(pacedLat, 99),
       pacedRate,
     };
   } finally {
@@ -280,11 +258,11 @@ async function rateLimited(engine: Engine, rate: number, sim: Simulator): Promis
 }
 
 async function main(): Promise<void> {
-  const engine = arg('engine', 'sqlite') as Engine;
-  const n = Number(arg('events', '20000'));
-  const runs = Number(arg('runs', '3'));
-  const concurrency = Number(arg('concurrency', '32'));
-  const rate = Number(arg('rate', '50'));
+  const engine = argString('engine', 'sqlite') as Engine;
+  const n = argNumber('events', 20000);
+  const runs = argNumber('runs', 3);
+  const concurrency = argNumber('concurrency', 32);
+  const rate = argNumber('rate', 50);
   const sim = new Simulator({ meters: Math.ceil(n / 4) + 100, seed: 3, apiKey: 'bench' });
   console.log(`bench:deliver on ${engine}: ${f(n)} events, destination concurrency ${concurrency}, ${runs} run(s); medians (min–max)\n`);
   const results: BurstResult[] = [];

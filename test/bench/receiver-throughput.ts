@@ -12,11 +12,8 @@ import http from 'node:http';
 import { generateSecret, webhookHeaders } from '../../src/domain/signing';
 import { webhookBody } from '../../src/domain/webhook-body';
 import { startReceiver } from '../../src/simulator/receiver';
+import { argNumber, receiverState } from './figures';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 interface Prepared {
   body: Buffer;
@@ -34,18 +31,6 @@ function request(agent: http.Agent, port: number, d: Prepared): Promise<number> 
   });
 }
 
-async function getJson(port: number, method: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/_receiver/state?limit=0', method }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve(text ? (JSON.parse(text) as Record<string, unknown>) : {}));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function serve(secret: string): Promise<void> {
   const running = await startReceiver({ secrets: [secret] });
@@ -56,9 +41,9 @@ async function serve(secret: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const deliveries = arg('deliveries', 20_000);
-  const concurrency = arg('concurrency', 32);
-  const runs = arg('runs', 3);
+  const deliveries = argNumber('deliveries', 20_000);
+  const concurrency = argNumber('concurrency', 32);
+  const runs = argNumber('runs', 3);
   const secret = generateSecret();
   const child = fork(__filename, ['--serve', secret], { execArgv: ['--require', 'tsx/cjs'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
@@ -83,7 +68,7 @@ async function main(): Promise<void> {
         });
         return { body: Buffer.from(body), headers: webhookHeaders([{ secret }], `msg_${run}_${i}`, body, now) };
       });
-      await getJson(port, 'DELETE');
+      await receiverState(port, 'DELETE');
       const cpuBefore = await cpu();
       const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
       let next = 0;
@@ -100,7 +85,7 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       const cpuMicros = (await cpu()) - cpuBefore;
       agent.destroy();
-      const state = await getJson(port, 'GET');
+      const state = await receiverState(port, 'GET');
       const rate = deliveries / seconds;
       rates.push(rate);
       cpuPer.push(cpuMicros / deliveries);

@@ -12,16 +12,8 @@
  */
 import { startSimulator } from '../../src/simulator';
 import type { SearchKind, Simulator } from '../../src/simulator/simulator';
+import { argNumber, median } from './figures';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
@@ -56,9 +48,9 @@ function renderRuns(sim: Simulator, kind: SearchKind, runs: number, pagesPerRun:
 }
 
 async function main(): Promise<void> {
-  const meters = arg('meters', 100_000);
-  const runs = arg('runs', 5);
-  const pagesPerRun = arg('pages', 60);
+  const meters = argNumber('meters', 100_000);
+  const runs = argNumber('runs', 5);
+  const pagesPerRun = argNumber('pages', 60);
   gc();
   const base = process.memoryUsage();
   const t0 = performance.now();

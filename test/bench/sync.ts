@@ -12,6 +12,7 @@ import { freshDatabase } from '../helpers/db';
 import { silentLogger } from '../../src/logger';
 import { openRuntime } from '../../src/runtime';
 import { startSimulator } from '../../src/simulator';
+import { argNumber, argString, median } from './figures';
 
 type Engine = 'sqlite' | 'mysql';
 
@@ -43,15 +44,6 @@ interface RateResult {
   simulator429: number;
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** A fresh database for one run: a temp SQLite file or a new MariaDB database. */
 
@@ -128,11 +120,11 @@ function runChild(args: ChildArgs): Promise<SizeResult | RateResult> {
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
-  const engine = arg('engine', 'sqlite') as Engine;
-  const sizes = arg('sizes', '100000,300000').split(',').map(Number);
-  const runs = Number(arg('runs', '3'));
-  const rate = Number(arg('rate', '2'));
-  const rateMeters = Number(arg('rate-meters', '10000'));
+  const engine = argString('engine', 'sqlite') as Engine;
+  const sizes = argString('sizes', '100000,300000').split(',').map(Number);
+  const runs = argNumber('runs', 3);
+  const rate = argNumber('rate', 2);
+  const rateMeters = argNumber('rate-meters', 10000);
   console.log(`bench:sync on ${engine}, ${runs} run(s) per size; medians (min–max)\n`);
   for (const meters of sizes) {
     const results: SizeResult[] = [];

@@ -1,0 +1,36 @@
+/** What the benchmarks share: reading their flags, summarizing runs, asking the sample receiver for its state. */
+import http from 'node:http';
+
+/** `--name value` from the command line, or the fallback. */
+export function argString(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+export function argNumber(name: string, fallback: number): number {
+  return Number(argString(name, String(fallback)));
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+export const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+/** The sample receiver's `/_receiver/state` (GET reads it, DELETE resets it). */
+export function receiverState(port: number, method: 'GET' | 'DELETE'): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/_receiver/state?limit=0', method }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text ? (JSON.parse(text) as Record<string, unknown>) : {}));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
