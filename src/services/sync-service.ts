@@ -491,10 +491,8 @@ export class SyncService {
           if (head && unchanged(part, head)) touched.push(part.meterId);
           else toCompare.push(part);
         }
-        const stored = await this.deps.meters.getMany(
-          toCompare.filter((p) => heads.has(p.meterId)).map((p) => p.meterId),
-          tx,
-        );
+        // Heads read above (locked on MySQL) are completed with their raw parts; the meters rows are not read again.
+        const stored = new Map((await this.deps.meters.withRaw(toCompare.flatMap((p) => heads.get(p.meterId) ?? []), tx)).map((m) => [m.meterId, m]));
         const writes: MeterWrite[] = [];
         const newEvents: NewMeterEvent[] = [];
         for (const part of toCompare) {

@@ -103,14 +103,13 @@ function textOf(v: unknown): string | null {
 type RawTexts = Record<RawPart, string | null>;
 const NO_PARTS: RawTexts = { details: null, enrollment: null };
 
-function toStored(row: MeterRow, parts: RawTexts): StoredMeter {
-  const source = row.source === 'v1' ? 'v1' : 'v2';
-  const details = fromDbJson<Record<string, unknown>>(parts.details);
+/** The row's bookkeeping; `raw` and `rawText` stay empty until `withParts`. */
+function toHead(row: MeterRow): StoredMeter {
   return {
     meterId: row.meter_id,
-    source,
-    raw: source === 'v1' ? { details: null, enrollment: null, v1: details } : { details, enrollment: fromDbJson<Record<string, unknown>>(parts.enrollment), v1: null },
-    rawText: { ...parts },
+    source: row.source === 'v1' ? 'v1' : 'v2',
+    raw: { details: null, enrollment: null, v1: null },
+    rawText: { ...NO_PARTS },
     detailsHash: row.details_hash,
     enrollmentHash: row.enrollment_hash,
     contentHash: row.content_hash,
@@ -121,6 +120,15 @@ function toStored(row: MeterRow, parts: RawTexts): StoredMeter {
     lastSeenAt: fromDbTime(row.last_seen_at)!,
     lastChangedAt: fromDbTime(row.last_changed_at)!,
     missingSince: fromDbTime(row.missing_since),
+  };
+}
+
+function withParts(head: StoredMeter, parts: RawTexts): StoredMeter {
+  const details = fromDbJson<Record<string, unknown>>(parts.details);
+  return {
+    ...head,
+    raw: head.source === 'v1' ? { details: null, enrollment: null, v1: details } : { details, enrollment: fromDbJson<Record<string, unknown>>(parts.enrollment), v1: null },
+    rawText: { ...parts },
   };
 }
 
@@ -200,19 +208,10 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
 export class MeterStore {
   constructor(private readonly db: Knex) {}
 
-  async getMany(ids: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter>> {
-    const out = new Map<string, StoredMeter>();
-    for (const part of chunks([...new Set(ids)], 500)) {
-      const rows = (await trx('meters').select(COLUMNS).whereIn('meter_id', part)) as MeterRow[];
-      for (const m of await this.withRaw(rows, trx)) out.set(m.meterId, m);
-    }
-    return out;
-  }
-
-  /** Rows with their raw parts, read in one query. */
-  private async withRaw(rows: MeterRow[], trx: Knex | Knex.Transaction = this.db): Promise<StoredMeter[]> {
+  /** Meters read with `getHeads`, completed with their raw parts (one query per 500 meters). */
+  async withRaw(heads: readonly StoredMeter[], trx: Knex | Knex.Transaction = this.db): Promise<StoredMeter[]> {
     const texts = new Map<string, RawTexts>();
-    for (const part of chunks(rows.map((r) => r.meter_id), 500)) {
+    for (const part of chunks(heads.map((h) => h.meterId), 500)) {
       const found = (await trx('meter_raw_parts').select('meter_id', 'part', 'json').whereIn('meter_id', part)) as { meter_id: string; part: string; json: unknown }[];
       for (const f of found) {
         if (!RAW_PARTS.includes(f.part as RawPart)) continue;
@@ -221,7 +220,7 @@ export class MeterStore {
         texts.set(f.meter_id, t);
       }
     }
-    return rows.map((r) => toStored(r, texts.get(r.meter_id) ?? NO_PARTS));
+    return heads.map((h) => withParts(h, texts.get(h.meterId) ?? NO_PARTS));
   }
 
   /**
@@ -235,14 +234,14 @@ export class MeterStore {
       const q = trx('meters').select(COLUMNS).whereIn('meter_id', part);
       // In a transaction on MySQL the rows stay locked until it commits: the write that follows is safe.
       const rows = (await (lock ? q.forUpdate() : q)) as MeterRow[];
-      for (const row of rows) out.set(row.meter_id, toStored(row, NO_PARTS));
+      for (const row of rows) out.set(row.meter_id, toHead(row));
     }
     return out;
   }
 
   async get(meterId: string): Promise<StoredMeter | undefined> {
     const row = (await this.db('meters').select(COLUMNS).where({ meter_id: meterId }).first()) as MeterRow | undefined;
-    return row && (await this.withRaw([row]))[0];
+    return row && (await this.withRaw([toHead(row)]))[0];
   }
 
   /**
@@ -309,7 +308,7 @@ export class MeterStore {
       .whereNull('missing_since')
       .orderBy('meter_id')
       .limit(limit)) as MeterRow[];
-    return this.withRaw(rows, trx);
+    return this.withRaw(rows.map(toHead), trx);
   }
 
   /** v2 meters read in one part only (their other part has not appeared in a search yet). */
@@ -346,7 +345,7 @@ export class MeterStore {
     }
     if (page.after) q.where('m.meter_id', '>', page.after);
     const rows = (await q.orderBy('m.meter_id').limit(page.limit)) as MeterRow[];
-    return this.withRaw(rows);
+    return this.withRaw(rows.map(toHead));
   }
 
   async groupAssignments(meterId: string): Promise<GroupAssignment[]> {
