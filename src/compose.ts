@@ -173,6 +173,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
   const worker = new DeliveryWorker({
     deliveries: stores.deliveries,
     states: stores.destinationStates,
+    transactor,
     destinations,
     sender,
     clock,

@@ -7,6 +7,7 @@ import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { AttemptRecord, Delivery, DeliveryStore } from '../stores/delivery-store';
 import type { DestinationState, DestinationStateStore } from '../stores/destination-state-store';
+import type { Transactor } from '../stores/transaction';
 import type { DestinationSource, OutboundDestination } from '../domain/destination';
 
 export interface DeliveryWorkerSettings {
@@ -26,6 +27,21 @@ export interface WorkerCounters {
   throttled: number;
   pausedDestinations: number;
   resumedDestinations: number;
+}
+
+/** What a batch of one destination's results says about its health, in order. */
+function outcomes(items: Pending[]): { successes: number; failures: number; failuresAfterLastSuccess: number; lastStatus: number | null; lastSuccessAt: Date | null; lastFailureAt: Date | null } {
+  const successes = items.filter((i) => i.decision.outcome === 'delivered');
+  const failures = items.filter((i) => i.decision.failure);
+  const lastSuccessIndex = items.findLastIndex((i) => i.decision.outcome === 'delivered');
+  return {
+    successes: successes.length,
+    failures: failures.length,
+    failuresAfterLastSuccess: items.slice(lastSuccessIndex + 1).filter((i) => i.decision.failure).length,
+    lastStatus: items.at(-1)?.status ?? null,
+    lastSuccessAt: successes.at(-1)?.at ?? null,
+    lastFailureAt: failures.at(-1)?.at ?? null,
+  };
 }
 
 interface Pending {
@@ -61,6 +77,7 @@ export class DeliveryWorker {
     private readonly deps: {
       deliveries: DeliveryStore;
       states: DestinationStateStore;
+      transactor: Transactor;
       destinations: DestinationSource;
       sender: WebhookSender;
       clock: Clock;
@@ -295,19 +312,29 @@ export class DeliveryWorker {
       for (const name of new Set(batch.filter((b) => b.decision.pauseDestination).map((b) => b.destination))) {
         if (await this.deps.states.pause(name, 'gone', now, null, 0).catch(() => false)) this.paused(name, 'gone', 'the endpoint answered 410 Gone; resume it by hand once it is back');
       }
+      const byDest = new Map<string, Pending[]>();
+      for (const b of batch) {
+        const list = byDest.get(b.destination);
+        if (list) list.push(b);
+        else byDest.set(b.destination, [b]);
+      }
+      const states = new Map<string, DestinationState>();
       try {
-        await this.deps.deliveries.record(
-          batch.map((b) => b.record),
-          now,
-        );
+        // Results and each destination's health in one transaction: one commit per batch.
+        await this.deps.transactor.run(async (tx) => {
+          await this.deps.deliveries.record(
+            tx,
+            batch.map((b) => b.record),
+            now,
+          );
+          for (const [name, items] of byDest) states.set(name, await this.deps.states.recordOutcomes(tx, name, outcomes(items), now));
+        });
       } catch (err) {
         // The claims expire and the deliveries go out again: a receiver dedupes on webhook-id.
         this.deps.logger.error('could not record delivery results', { count: batch.length, err: errorMessage(err) });
         return;
       }
-      const byDest = new Map<string, Pending[]>();
-      for (const b of batch) byDest.set(b.destination, [...(byDest.get(b.destination) ?? []), b]);
-      for (const [name, items] of byDest) await this.updateHealth(name, items, now).catch((err: unknown) => this.deps.logger.error('could not update destination health', { destination: name, err: errorMessage(err) }));
+      for (const [name, items] of byDest) await this.afterOutcomes(name, items, states.get(name)!, now).catch((err: unknown) => this.deps.logger.error('could not update destination health', { destination: name, err: errorMessage(err) }));
     })().finally(() => {
       this.flushing = null;
       // Written results may let the next event of those meters go.
@@ -316,20 +343,10 @@ export class DeliveryWorker {
     await this.flushing;
   }
 
-  private async updateHealth(name: string, items: Pending[], now: Date): Promise<void> {
+  /** Pause a destination that has failed too often, resume one whose probe went through. */
+  private async afterOutcomes(name: string, items: Pending[], state: DestinationState, now: Date): Promise<void> {
     const d = this.deps.destinations.get(name);
-    const successes = items.filter((i) => i.decision.outcome === 'delivered');
-    const failures = items.filter((i) => i.decision.failure);
-    const lastSuccessAt = successes.at(-1)?.at ?? null;
-    const lastFailureAt = failures.at(-1)?.at ?? null;
-    const lastSuccessIndex = items.findLastIndex((i) => i.decision.outcome === 'delivered');
-    const failuresAfterLastSuccess = items.slice(lastSuccessIndex + 1).filter((i) => i.decision.failure).length;
-    const state = await this.deps.states.recordOutcomes(
-      name,
-      { successes: successes.length, failures: failures.length, failuresAfterLastSuccess, lastStatus: items.at(-1)?.status ?? null, lastSuccessAt, lastFailureAt },
-      now,
-    );
-    if (state.paused && state.pausedReason === 'failures' && successes.some((s) => s.record.trigger === 'probe')) {
+    if (state.paused && state.pausedReason === 'failures' && items.some((s) => s.decision.outcome === 'delivered' && s.record.trigger === 'probe')) {
       if (await this.deps.states.resume(name, now)) this.resumed(name, 'probe delivered');
       return;
     }

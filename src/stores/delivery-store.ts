@@ -254,8 +254,9 @@ export class DeliveryStore {
   async claimDue(destination: string, owner: string, limit: number, now: Date, claimTtlMs: number, dueBy: Date = now): Promise<Delivery[]> {
     if (limit <= 0) return [];
     const at = toDbTime(dueBy);
-    const candidates = this.db('deliveries as d')
-      .select('d.id')
+    // The candidates are read whole: the claim below re-checks what made them due, so what was read is what is claimed.
+    const candidates = (await this.db('deliveries as d')
+      .select('d.*')
       .where('d.destination', destination)
       .where('d.status', 'pending')
       .where('d.next_attempt_at', '<=', at)
@@ -268,16 +269,23 @@ export class DeliveryStore {
       )
       // Index order (destination, status, next_attempt_at): the scan stops as soon as `limit` are found.
       .orderBy('d.next_attempt_at')
-      .limit(limit);
-    const ids = ((await candidates) as { id: string }[]).map((r) => r.id);
-    if (!ids.length) return [];
-    // The conditional update is the claim: a row another worker took first no longer matches.
-    await this.db('deliveries')
+      .limit(limit)) as DeliveryRow[];
+    if (!candidates.length) return [];
+    const ids = candidates.map((r) => r.id);
+    // The conditional update is the claim: a row another worker took first no longer matches, and
+    // one it sent meanwhile has a later next_attempt_at (or another status), so nothing stale is claimed.
+    const claimed = await this.db('deliveries')
       .whereIn('id', ids)
       .where('status', 'pending')
+      .where('next_attempt_at', '<=', at)
       .update({ status: 'delivering', claimed_by: owner, claim_expires_at: toDbTime(new Date(now.getTime() + claimTtlMs)) });
-    const rows = (await this.db('deliveries').whereIn('id', ids).where({ status: 'delivering', claimed_by: owner })) as DeliveryRow[];
-    return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
+    let ours = candidates;
+    if (claimed < candidates.length) {
+      // Another worker won some of them: keep the ones this claim took.
+      const won = new Set(((await this.db('deliveries').select('id').whereIn('id', ids).where({ status: 'delivering', claimed_by: owner })) as { id: string }[]).map((r) => r.id));
+      ours = candidates.filter((r) => won.has(r.id));
+    }
+    return ours.map((r) => ({ ...toDelivery(r), status: 'delivering' as const })).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
   }
 
   /** The oldest due delivery of a destination, claimed, to probe it while paused. */
@@ -287,87 +295,85 @@ export class DeliveryStore {
     return d;
   }
 
-  /** Write attempts and the deliveries' new state together; a claim lost to expiry is not overwritten. */
-  async record(records: readonly AttemptRecord[], now: Date): Promise<number> {
+  /** Write attempts and the deliveries' new state (in the caller's transaction); a claim lost to expiry is not overwritten. */
+  async record(trx: Knex.Transaction, records: readonly AttemptRecord[], now: Date): Promise<number> {
     if (!records.length) return 0;
     let written = 0;
-    await this.db.transaction(async (trx) => {
-      const at = toDbTime(now);
-      // Deliveries that went through share one UPDATE; the rarer outcomes get one each.
-      const delivered = records.filter((r) => r.next.status === 'delivered' && r.attempt.errorClass === null);
-      const deliveredSet = new Set(delivered);
-      const others = records.filter((r) => !deliveredSet.has(r));
-      const byStatus = new Map<string, AttemptRecord[]>();
-      for (const r of delivered) {
-        const key = `${r.claimedBy}|${r.attempt.statusCode}`;
-        byStatus.set(key, [...(byStatus.get(key) ?? []), r]);
-      }
-      for (const group of byStatus.values()) {
-        for (let i = 0; i < group.length; i += 500) {
-          const part = group.slice(i, i + 500);
-          written += await trx('deliveries')
-            .whereIn(
-              'id',
-              part.map((r) => r.deliveryId),
-            )
-            .where({ status: 'delivering', claimed_by: part[0]!.claimedBy })
-            .update({
-              status: 'delivered',
-              attempts: trx.raw('attempts + 1'),
-              last_attempt_at: at,
-              last_status: part[0]!.attempt.statusCode,
-              last_error_class: null,
-              last_error: null,
-              last_trigger: 'scheduled',
-              delivered_at: at,
-              dead_at: null,
-              dead_reason: null,
-              claimed_by: null,
-              claim_expires_at: null,
-            });
-        }
-      }
-      for (const r of others) {
-        const n = r.next;
-        const a = r.attempt;
+    const at = toDbTime(now);
+    // Deliveries that went through share one UPDATE; the rarer outcomes get one each.
+    const delivered = records.filter((r) => r.next.status === 'delivered' && r.attempt.errorClass === null);
+    const deliveredSet = new Set(delivered);
+    const others = records.filter((r) => !deliveredSet.has(r));
+    const byStatus = new Map<string, AttemptRecord[]>();
+    for (const r of delivered) {
+      const key = `${r.claimedBy}|${r.attempt.statusCode}`;
+      byStatus.set(key, [...(byStatus.get(key) ?? []), r]);
+    }
+    for (const group of byStatus.values()) {
+      for (let i = 0; i < group.length; i += 500) {
+        const part = group.slice(i, i + 500);
         written += await trx('deliveries')
-          .where({ id: r.deliveryId, status: 'delivering', claimed_by: r.claimedBy })
+          .whereIn(
+            'id',
+            part.map((r) => r.deliveryId),
+          )
+          .where({ status: 'delivering', claimed_by: part[0]!.claimedBy })
           .update({
-            status: n.status,
-            next_attempt_at: toDbTime(n.nextAttemptAt ?? now),
-            retry_index: n.retryIndex,
+            status: 'delivered',
             attempts: trx.raw('attempts + 1'),
-            last_attempt_at: toDbTime(a.startedAt),
-            last_status: a.statusCode,
-            last_error_class: a.errorClass,
-            last_error: a.errorMessage,
-            // The column names the trigger of the next attempt: after this one, the schedule's.
+            last_attempt_at: at,
+            last_status: part[0]!.attempt.statusCode,
+            last_error_class: null,
+            last_error: null,
             last_trigger: 'scheduled',
-            delivered_at: n.status === 'delivered' ? at : null,
-            dead_at: n.status === 'dead' ? at : null,
-            dead_reason: n.status === 'dead' ? n.deadReason : null,
+            delivered_at: at,
+            dead_at: null,
+            dead_reason: null,
             claimed_by: null,
             claim_expires_at: null,
           });
       }
-      // The attempt happened either way; it is logged even if the claim had expired meanwhile.
-      const attempts = records.map((r) => ({
-        delivery_id: r.deliveryId,
-        attempt: r.attemptNumber,
-        trigger: r.trigger,
-        started_at: toDbTime(r.attempt.startedAt),
-        duration_ms: Math.round(r.attempt.durationMs),
-        url: r.attempt.url,
-        request_headers_json: toDbJson(r.attempt.requestHeaders),
-        status_code: r.attempt.statusCode,
-        response_headers_json: toDbJson(r.attempt.responseHeaders),
-        response_body: r.attempt.responseBody,
-        error_class: r.attempt.errorClass,
-        error_message: r.attempt.errorMessage,
-        outcome: r.attempt.outcome,
-      }));
-      for (let i = 0; i < attempts.length; i += 100) await trx('delivery_attempts').insert(attempts.slice(i, i + 100));
-    });
+    }
+    for (const r of others) {
+      const n = r.next;
+      const a = r.attempt;
+      written += await trx('deliveries')
+        .where({ id: r.deliveryId, status: 'delivering', claimed_by: r.claimedBy })
+        .update({
+          status: n.status,
+          next_attempt_at: toDbTime(n.nextAttemptAt ?? now),
+          retry_index: n.retryIndex,
+          attempts: trx.raw('attempts + 1'),
+          last_attempt_at: toDbTime(a.startedAt),
+          last_status: a.statusCode,
+          last_error_class: a.errorClass,
+          last_error: a.errorMessage,
+          // The column names the trigger of the next attempt: after this one, the schedule's.
+          last_trigger: 'scheduled',
+          delivered_at: n.status === 'delivered' ? at : null,
+          dead_at: n.status === 'dead' ? at : null,
+          dead_reason: n.status === 'dead' ? n.deadReason : null,
+          claimed_by: null,
+          claim_expires_at: null,
+        });
+    }
+    // The attempt happened either way; it is logged even if the claim had expired meanwhile.
+    const attempts = records.map((r) => ({
+      delivery_id: r.deliveryId,
+      attempt: r.attemptNumber,
+      trigger: r.trigger,
+      started_at: toDbTime(r.attempt.startedAt),
+      duration_ms: Math.round(r.attempt.durationMs),
+      url: r.attempt.url,
+      request_headers_json: toDbJson(r.attempt.requestHeaders),
+      status_code: r.attempt.statusCode,
+      response_headers_json: toDbJson(r.attempt.responseHeaders),
+      response_body: r.attempt.responseBody,
+      error_class: r.attempt.errorClass,
+      error_message: r.attempt.errorMessage,
+      outcome: r.attempt.outcome,
+    }));
+    for (let i = 0; i < attempts.length; i += 100) await trx('delivery_attempts').insert(attempts.slice(i, i + 100));
     return written;
   }
 

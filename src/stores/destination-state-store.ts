@@ -69,26 +69,28 @@ export class DestinationStateStore {
     await trx('destination_state').insert({ name, updated_at: toDbTime(now) }).onConflict('name').ignore();
   }
 
-  /** Successes reset the run of failures; returns the state after. */
   /**
-   * A batch of results in order: a success restarts the run of failures at those that came after
-   * it; without one, the batch's failures extend the run. Both last times are kept.
+   * A batch of results in order (in the caller's transaction, with the deliveries' results): a
+   * success restarts the run of failures at those that came after it; without one, the batch's
+   * failures extend the run. Both last times are kept. Returns the state after.
    */
   async recordOutcomes(
+    trx: Knex.Transaction,
     name: string,
     outcome: { successes: number; failures: number; failuresAfterLastSuccess: number; lastStatus: number | null; lastFailureAt: Date | null; lastSuccessAt: Date | null },
     now: Date,
   ): Promise<DestinationState> {
-    return this.db.transaction(async (trx) => {
+    const patch: Record<string, unknown> = { updated_at: toDbTime(now), last_status: outcome.lastStatus };
+    if (outcome.successes > 0) patch.consecutive_failures = outcome.failuresAfterLastSuccess;
+    else if (outcome.failures > 0) patch.consecutive_failures = trx.raw('consecutive_failures + ?', [outcome.failures]);
+    if (outcome.lastSuccessAt) patch.last_success_at = toDbTime(outcome.lastSuccessAt);
+    if (outcome.lastFailureAt) patch.last_failure_at = toDbTime(outcome.lastFailureAt);
+    // The row exists from the first batch on: insert it only when the update finds none.
+    if (!(await trx('destination_state').where({ name }).update(patch))) {
       await this.ensure(trx, name, now);
-      const patch: Record<string, unknown> = { updated_at: toDbTime(now), last_status: outcome.lastStatus };
-      if (outcome.successes > 0) patch.consecutive_failures = outcome.failuresAfterLastSuccess;
-      else if (outcome.failures > 0) patch.consecutive_failures = trx.raw('consecutive_failures + ?', [outcome.failures]);
-      if (outcome.lastSuccessAt) patch.last_success_at = toDbTime(outcome.lastSuccessAt);
-      if (outcome.lastFailureAt) patch.last_failure_at = toDbTime(outcome.lastFailureAt);
       await trx('destination_state').where({ name }).update(patch);
-      return toState((await trx('destination_state').where({ name }).first()) as StateRow);
-    });
+    }
+    return toState((await trx('destination_state').where({ name }).first()) as StateRow);
   }
 
   /** Pause once: true when this call paused it (so it is logged and counted once across replicas). */

@@ -4,6 +4,7 @@
  *   npm run bench:deliver                          # SQLite, 3 runs
  *   npm run bench:deliver -- --engine mysql        # MariaDB (TEST_MYSQL_URL or mysql://root@127.0.0.1:3306/test)
  *   npm run bench:deliver -- --events 5000 --runs 1 --concurrency 32 --rate 50
+ *   npm run bench:deliver -- --runs 1 --profile deliver.cpuprofile   # CPU profile of the burst's sending
  *
  * 1. Burst: N events (meters × 4 event types, mapped with the CRM example) are committed to the
  *    outbox, then the delivery worker sends them to the sample receiver (in a child process,
@@ -35,7 +36,7 @@ import type { DestinationSource } from '../../src/domain/destination';
 import { Simulator } from '../../src/simulator';
 import { startReceiver } from '../../src/simulator/receiver';
 import { startMisbehavingReceiver } from '../helpers/misbehaving-receiver';
-import { argNumber, argString, median, percentile, receiverState } from './figures';
+import { argNumber, argString, median, percentile, profiled, receiverState } from './figures';
 
 type Engine = 'sqlite' | 'mysql';
 
@@ -155,11 +156,13 @@ async function burst(engine: Engine, n: number, concurrency: number, sim: Simula
     for (const k of commits.keys()) commits.set(k, start);
     const queued = await c.stores.deliveries.count({ status: 'pending' });
     t0 = performance.now();
-    c.worker.start();
-    // Watch the worker's own counters (counting rows every few milliseconds would take the CPU the
-    // worker is measured on), then let it write its last results: done when nothing is left to send.
-    await waitFor(async () => c.worker.counters.delivered + c.worker.counters.dead >= queued, 600_000);
-    await c.worker.drain();
+    await profiled(async () => {
+      c.worker.start();
+      // Watch the worker's own counters (counting rows every few milliseconds would take the CPU the
+      // worker is measured on), then let it write its last results: done when nothing is left to send.
+      await waitFor(async () => c.worker.counters.delivered + c.worker.counters.dead >= queued, 600_000);
+      await c.worker.drain();
+    });
     const ms = performance.now() - t0;
     if ((await c.stores.deliveries.count({ status: 'pending' })) + (await c.stores.deliveries.count({ status: 'delivering' }))) throw new Error('the burst ended with deliveries still queued');
     const sent = await c.stores.deliveries.count({ status: 'delivered' });
