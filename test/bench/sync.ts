@@ -1,18 +1,20 @@
 /**
- * bench:sync — the sync engine against the in-process Leap simulator. Figures are printed, never
- * asserted. Each measurement runs in its own child process so peak RSS belongs to that run alone.
+ * bench:sync — the sync engine against the Leap simulator. Figures are printed, never asserted.
+ * Each measurement runs the connector in its own child process, so peak RSS belongs to that run
+ * alone; the simulator (Leap's side) runs in a process of its own, as Leap would.
  *
  *   npm run bench:sync                                   # SQLite, 100k and 300k meters, 3 runs each, rate-limited pass
  *   npm run bench:sync -- --engine mysql                 # the same on MariaDB (TEST_MYSQL_URL or mysql://root@127.0.0.1:3306/test)
  *   npm run bench:sync -- --sizes 20000 --runs 1         # a quick look
+ *   npm run bench:sync -- --sizes 20000 --runs 1 --profile sync.cpuprofile   # CPU profile of the first sync
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { parseConfig } from '../../src/config/load';
 import { freshDatabase } from '../helpers/db';
 import { silentLogger } from '../../src/logger';
 import { openRuntime } from '../../src/runtime';
 import { startSimulator } from '../../src/simulator';
-import { argNumber, argString, median } from './figures';
+import { argNumber, argString, median, profiled } from './figures';
 
 type Engine = 'sqlite' | 'mysql';
 
@@ -45,11 +47,50 @@ interface RateResult {
 }
 
 
-/** A fresh database for one run: a temp SQLite file or a new MariaDB database. */
+type SimulatorRequest = { op: 'change'; every: number } | { op: 'rate-limited' };
+
+/** Leap's side in a process of its own: the connector's memory and CPU are measured without it. */
+async function simulatorProcess(args: ChildArgs): Promise<void> {
+  const sim = await startSimulator({ meters: args.meters, seed: 42, apiKey: 'bench-key-0123456789', rateLimit: args.rate, start: new Date('2026-06-10T12:00:00Z') });
+  process.on('message', (m: SimulatorRequest) => {
+    if (m.op === 'change') {
+      // 1 % of the meters, sampled without building every id.
+      let changed = 0;
+      for (const id of sim.simulator.meterIds({ every: m.every })) {
+        sim.simulator.editDetails(id, { address: true });
+        changed += 1;
+      }
+      process.send!({ changed });
+    } else process.send!({ rateLimited: sim.simulator.state().faults.injected.rateLimit ?? 0 });
+  });
+  process.on('disconnect', () => void sim.close().then(() => process.exit(0)));
+  process.send!({ url: sim.url });
+}
+
+interface RemoteSimulator {
+  url: string;
+  ask<T>(req: SimulatorRequest): Promise<T>;
+  close(): void;
+}
+
+async function startSimulatorProcess(args: ChildArgs): Promise<RemoteSimulator> {
+  const p: ChildProcess = fork(__filename, ['--simulator', JSON.stringify(args)], { execArgv: ['--require', 'tsx/cjs'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const next = <T>() => new Promise<T>((resolve) => p.once('message', (m) => resolve(m as T)));
+  const { url } = await next<{ url: string }>();
+  return {
+    url,
+    ask: <T>(req: SimulatorRequest) => {
+      const answer = next<T>();
+      p.send(req);
+      return answer;
+    },
+    close: () => p.disconnect(),
+  };
+}
 
 async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
   const db = await freshDatabase(args.engine);
-  const sim = await startSimulator({ meters: args.meters, seed: 42, apiKey: 'bench-key-0123456789', rateLimit: args.rate, start: new Date('2026-06-10T12:00:00Z') });
+  const sim = await startSimulatorProcess(args);
   const rps = args.rate ?? 1000;
   const config = parseConfig(
     [
@@ -71,11 +112,11 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
       const r = await sync.run({ kind: 'full', trigger: 'bench' });
       const ms = performance.now() - t0;
       const stats = runtime.composed.leap.stats();
-      const state = sim.simulator.state();
-      return { meters: args.meters, rate: args.rate!, pages: r.pages, ms, floorMs: (stats.requests / args.rate!) * 1000, throttled429: stats.throttled429, simulator429: state.faults.injected.rateLimit ?? 0 };
+      const { rateLimited } = await sim.ask<{ rateLimited: number }>({ op: 'rate-limited' });
+      return { meters: args.meters, rate: args.rate!, pages: r.pages, ms, floorMs: (stats.requests / args.rate!) * 1000, throttled429: stats.throttled429, simulator429: rateLimited };
     }
     let t0 = performance.now();
-    await sync.run({ kind: 'incremental', trigger: 'bench' });
+    await profiled(() => sync.run({ kind: 'incremental', trigger: 'bench' }));
     const firstMs = performance.now() - t0;
     t0 = performance.now();
     await sync.run({ kind: 'incremental', trigger: 'bench' });
@@ -83,12 +124,7 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
     t0 = performance.now();
     await sync.run({ kind: 'full', trigger: 'bench' });
     const noChangeFullMs = performance.now() - t0;
-    // 1 % of the meters, sampled without building every id (the harness's memory is not the connector's).
-    let changed = 0;
-    for (const id of sim.simulator.meterIds({ every: 100 })) {
-      sim.simulator.editDetails(id, { address: true });
-      changed += 1;
-    }
+    const { changed } = await sim.ask<{ changed: number }>({ op: 'change', every: 100 });
     t0 = performance.now();
     const r = await sync.run({ kind: 'incremental', trigger: 'bench' });
     const changedMs = performance.now() - t0;
@@ -104,14 +140,15 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
     };
   } finally {
     await runtime.close();
-    await sim.close();
+    sim.close();
     await db.drop();
   }
 }
 
 function runChild(args: ChildArgs): Promise<SizeResult | RateResult> {
   return new Promise((resolve, reject) => {
-    const p = fork(__filename, ['--child', JSON.stringify(args)], { execArgv: ['--require', 'tsx/cjs', '--max-old-space-size=1024'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    const profile = argString('profile', '');
+    const p = fork(__filename, ['--child', JSON.stringify(args), ...(profile && args.mode === 'sizes' ? ['--profile', profile] : [])], { execArgv: ['--require', 'tsx/cjs', '--max-old-space-size=1024'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     p.once('message', (m) => resolve(m as SizeResult | RateResult));
     p.once('exit', (code) => (code ? reject(new Error(`bench child exited ${code}`)) : undefined));
   });
@@ -140,7 +177,7 @@ async function main(): Promise<void> {
     row('incremental, nothing changed, ms', (r) => r.noChangeIncrementalMs, (v) => f(v));
     row('incremental, 1 % changed, meters/s', (r) => (r.changedMeters * 1000) / r.changedMs, (v) => f(v));
     row('incremental, 1 % changed, ms', (r) => r.changedMs, (v) => f(v));
-    row('peak RSS, MB', (r) => r.peakRssMb, (v) => f(v));
+    row('connector peak RSS, MB', (r) => r.peakRssMb, (v) => f(v));
     console.log('');
   }
   const rateRuns: RateResult[] = [];
@@ -151,7 +188,9 @@ async function main(): Promise<void> {
   console.log(`  429s seen by the client: ${rateRuns.map((r) => r.throttled429).join(', ')}; answered by the simulator: ${rateRuns.map((r) => r.simulator429).join(', ')}`);
 }
 
-if (process.argv.includes('--child')) {
+if (process.argv.includes('--simulator')) {
+  void simulatorProcess(JSON.parse(process.argv[process.argv.indexOf('--simulator') + 1]!) as ChildArgs);
+} else if (process.argv.includes('--child')) {
   const args = JSON.parse(process.argv[process.argv.indexOf('--child') + 1]!) as ChildArgs;
   child(args).then(
     (r) => process.send!(r, () => process.exit(0)),
