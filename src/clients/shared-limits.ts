@@ -7,6 +7,8 @@ export interface RateLimiter {
   schedule<T>(job: () => Promise<T>): Promise<T>;
   /** Jobs waiting or running through this limiter in this process. */
   pending(): number;
+  /** New settings (a reloaded destination): queued jobs keep their place and go at the new pace. */
+  update?(settings: Omit<LimitSettings, 'margin'>): void;
   stop(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export class SharedLimiter implements RateLimiter {
   constructor(
     private readonly limits: SharedLimits,
     private readonly id: string,
-    private readonly settings: LimitSettings,
+    private settings: LimitSettings,
   ) {
     this.shared = this.connect();
     this.local = new Bottleneck(bottleneckOptions(settings));
@@ -110,8 +112,21 @@ export class SharedLimiter implements RateLimiter {
     return this.inProcess;
   }
 
+  /**
+   * One limiter per id in a process: bottleneck's shared connection keeps one limiter per id, so a
+   * second one with the same id would take the first one's Redis messages and leave its queue stuck.
+   */
+  update(settings: Omit<LimitSettings, 'margin'>): void {
+    this.settings = { ...settings, margin: this.settings.margin };
+    const options = bottleneckOptions(this.settings);
+    this.local.updateSettings(options);
+    void settle(() => this.shared.updateSettings(options));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.limits.forget(this);
+    // The connection is the process's, shared: disconnecting a limiter only takes it off it.
     await Promise.all([settle(() => this.local.stop({ dropWaitingJobs: true })), settle(() => this.shared.disconnect(false))]);
   }
 
@@ -164,6 +179,15 @@ export class SharedLimits {
     const limiter = new SharedLimiter(this, `${this.prefix}:${name}`, { ...settings, margin: SHARED_RATE_MARGIN });
     this.limiters.add(limiter);
     return limiter;
+  }
+
+  /** Limiters in use (a stopped one is let go). */
+  get size(): number {
+    return this.limiters.size;
+  }
+
+  forget(limiter: SharedLimiter): void {
+    this.limiters.delete(limiter);
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,9 @@ import type { RateLimiter } from './shared-limits';
  */
 const RATE_MARGIN = 1.04;
 
+/** How often a gate replaced by a hot reload is checked for work still queued in it. */
+const RETIRE_CHECK_MS = 1000;
+
 /** Response bodies are kept up to this size in the attempt log. */
 export const RESPONSE_BODY_LIMIT = 16 * 1024;
 
@@ -44,6 +47,8 @@ export interface SenderOptions {
 interface Gate {
   schedule<T>(job: () => Promise<T>): Promise<T>;
   size(): number;
+  /** Take new settings in place (shared limiters); without it, new settings get a new gate. */
+  update?(target: SendTarget): void;
   stop(): Promise<void>;
 }
 
@@ -87,7 +92,12 @@ class ConcurrencyGate implements Gate {
 }
 
 function sharedGate(limiter: RateLimiter): Gate {
-  return { schedule: (job) => limiter.schedule(job), size: () => limiter.pending(), stop: () => limiter.stop() };
+  return {
+    schedule: (job) => limiter.schedule(job),
+    size: () => limiter.pending(),
+    update: limiter.update && ((t) => limiter.update!({ ratePerSecond: t.ratePerSecond!, maxConcurrent: t.concurrency })),
+    stop: () => limiter.stop(),
+  };
 }
 
 function bottleneckGate(limiter: Bottleneck): Gate {
@@ -166,7 +176,15 @@ export class WebhookSender {
     const key = `${target.ratePerSecond ?? 'none'}/${target.concurrency}`;
     const existing = this.limiters.get(target.name);
     if (existing && existing.key === key) return existing.gate;
-    // Settings changed (hot reload): new work goes through a gate with the new settings; queued work finishes.
+    // Settings changed (hot reload). A shared limiter takes them in place, for every replica.
+    if (existing?.gate.update && target.ratePerSecond) {
+      existing.gate.update(target);
+      existing.key = key;
+      return existing.gate;
+    }
+    // Otherwise new work goes through a gate with the new settings; work queued in the old one
+    // finishes there, and the old gate is then stopped.
+    if (existing) this.retire(existing.gate);
     const shared = target.ratePerSecond ? this.opts.limiterFactory?.(target) : undefined;
     const gate = shared
       ? sharedGate(shared)
@@ -176,6 +194,14 @@ export class WebhookSender {
         : new ConcurrencyGate(target.concurrency);
     this.limiters.set(target.name, { gate, key });
     return gate;
+  }
+
+  private retire(gate: Gate): void {
+    const check = () => {
+      if (gate.size() === 0) void gate.stop();
+      else setTimeout(check, RETIRE_CHECK_MS).unref();
+    };
+    check();
   }
 
   /** Sends now that the destination's limiter allows it; `onStart` fires when the request leaves. */

@@ -103,6 +103,32 @@ if (REDIS_URL) {
       assert.ok(spanMs >= 2500, `30 requests spread over ${Math.round(spanMs)} ms`);
     });
 
+    it('a reload that changes a destination rate updates its shared limiter in place: queued sends finish, new ones go at the new pace', async () => {
+      receiver = await startMisbehavingReceiver({ secrets: [], rejectInvalidSignatures: false });
+      const limits = replica();
+      assert.equal(await limits.ready(), true);
+      const sender = new WebhookSender({ limiterFactory: (t) => limits.limiter(`destination:${t.name}`, { ratePerSecond: t.ratePerSecond!, maxConcurrent: t.concurrency }) });
+      const before: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: 2, concurrency: 1 };
+      const after: SendTarget = { ...before, ratePerSecond: 50 };
+      const send = (target: SendTarget, i: number) => sender.send(target, () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) }));
+      try {
+        const queued = [0, 1, 2].map((i) => send(before, i));
+        await new Promise((r) => setTimeout(r, 50));
+        const t0 = Date.now();
+        // The reload: queued sends are not stranded, and later ones share the one limiter at its new rate.
+        const results = await Promise.all([...queued, ...[3, 4, 5, 6, 7, 8].map((i) => send(after, i))]);
+        assert.deepEqual(
+          results.map((r) => r.result.status),
+          Array(9).fill(200),
+        );
+        assert.equal(limits.size, 1, 'one limiter for the destination, not one per settings');
+        // Eight more starts at 2/s would take 4 s; at 50/s they take well under one.
+        assert.ok(Date.now() - t0 < 2500, `the remaining sends took ${Date.now() - t0} ms`);
+      } finally {
+        await sender.close();
+      }
+    });
+
     it('without Redis each replica keeps the limit alone, so two of them exceed it (what sharing prevents)', async () => {
       const { statuses } = await twoReplicasSend(15, false);
       assert.ok(receiver!.rateLimited > 0, 'the receiver refused some requests');
