@@ -64,7 +64,9 @@ interface LimiterEntry {
  */
 class ConcurrencyGate implements Gate {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Waiting jobs in arrival order; `head` is the next (Array.shift would copy a long queue each time). */
+  private waiting: (() => void)[] = [];
+  private head = 0;
   private stopped = false;
   constructor(private readonly max: number) {}
 
@@ -77,17 +79,31 @@ class ConcurrencyGate implements Gate {
       return await job();
     } finally {
       this.running -= 1;
-      this.waiting.shift()?.();
+      this.next();
     }
   }
 
+  private next(): void {
+    if (this.head >= this.waiting.length) return;
+    const wake = this.waiting[this.head]!;
+    this.head += 1;
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    wake();
+  }
+
   size(): number {
-    return this.running + this.waiting.length;
+    return this.running + this.waiting.length - this.head;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const w of this.waiting.splice(0)) w();
+    const waiting = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    for (const w of waiting) w();
   }
 }
 

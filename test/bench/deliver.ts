@@ -10,7 +10,8 @@
  *    outbox, then the delivery worker sends them to the sample receiver (in a child process,
  *    answering 200 at once): deliveries per second, and p50/p99 from commit to acknowledgement.
  * 2. Beside it, a plain keep-alive HTTP POST loop with the same bodies at the same concurrency,
- *    to the same receiver, and the ratio of the two.
+ *    to the same receiver, and the ratio of the two; and the connector's sender alone (no queue,
+ *    no database), which splits the gap between HTTP and the rest.
  * 3. Paced: events committed at a steady rate below capacity (70 % of what one process can map,
  *    commit and deliver together): commit-to-acknowledgement latency.
  * 4. A receiver that allows R requests per second (429 beyond) and a destination limited to R:
@@ -36,6 +37,7 @@ import { loadDestinationsDir } from '../../src/mapping/destinations';
 import type { DestinationSource } from '../../src/domain/destination';
 import { Simulator } from '../../src/simulator';
 import { startReceiver } from '../../src/simulator/receiver';
+import { WebhookSender } from '../../src/clients/webhook-sender';
 import { startMisbehavingReceiver } from '../helpers/misbehaving-receiver';
 import { argNumber, argString, median, percentile, profiled, receiverState } from './figures';
 
@@ -111,6 +113,7 @@ interface BurstResult {
   p99: number;
   enqueuePerSecond: number;
   plainPerSecond: number;
+  senderPerSecond: number;
   pacedP50: number;
   pacedP99: number;
   pacedRate: number;
@@ -174,6 +177,8 @@ async function burst(engine: Engine, n: number, concurrency: number, sim: Simula
     const bodies = (await c.db('deliveries').select('id', 'body')) as { id: string; body: string }[];
     await receiver.reset();
     const plainPerSecond = await plainLoop(receiver.port, bodies, destinations, concurrency);
+    await receiver.reset();
+    const senderPerSecond = await senderLoop(receiver.port, bodies, destinations, concurrency);
 
     // Paced: commits at a steady rate under capacity.
     await receiver.reset();
@@ -203,6 +208,7 @@ async function burst(engine: Engine, n: number, concurrency: number, sim: Simula
       p99: percentile(lat, 99),
       enqueuePerSecond: (n * 1000) / enqueueMs,
       plainPerSecond,
+      senderPerSecond,
       pacedP50: percentile(pacedLat, 50),
       pacedP99: percentile(pacedLat, 99),
       pacedRate,
@@ -238,6 +244,22 @@ async function plainLoop(port: number, bodies: { id: string; body: string }[], d
   await Promise.all(Array.from({ length: concurrency }, loop));
   agent.destroy();
   return (bodies.length * 1000) / (performance.now() - t0);
+}
+
+/** The connector's own sender with the same bodies and headers, without the queue: what HTTP alone costs it. */
+async function senderLoop(port: number, bodies: { id: string; body: string }[], destinations: DestinationSource, concurrency: number): Promise<number> {
+  const d = destinations.all()[0]!;
+  const sender = new WebhookSender();
+  const target = { name: d.name, url: `http://127.0.0.1:${port}/crm`, timeoutMs: d.timeoutMs, ratePerSecond: null, concurrency };
+  const t0 = performance.now();
+  await Promise.all(
+    bodies.map((b) =>
+      sender.send(target, () => ({ headers: { 'content-type': 'application/json', 'user-agent': 'leap-connector', ...d.headers, ...webhookHeaders(d.secrets, `${b.id}_sender`, b.body, new Date()) }, body: b.body })),
+    ),
+  );
+  const perSecond = (bodies.length * 1000) / (performance.now() - t0);
+  await sender.close();
+  return perSecond;
 }
 
 async function rateLimited(engine: Engine, rate: number, sim: Simulator): Promise<{ achieved: number; received429: number; n: number }> {
@@ -282,6 +304,7 @@ async function main(): Promise<void> {
   row('connector deliveries/s', (r) => r.perSecond, (v) => f(v));
   row('plain POST loop, requests/s', (r) => r.plainPerSecond, (v) => f(v));
   row('ratio connector / plain', (r) => r.perSecond / r.plainPerSecond, (v) => f(v, 2));
+  row('  the connector\'s sender alone (no queue), req/s', (r) => r.senderPerSecond, (v) => f(v));
   row('burst: commit → acknowledgement p50, ms', (r) => r.p50, (v) => f(v));
   row('burst: commit → acknowledgement p99, ms', (r) => r.p99, (v) => f(v));
   row('paced rate, events/s', (r) => r.pacedRate, (v) => f(v));

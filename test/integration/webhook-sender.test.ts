@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { WebhookSender, type SendTarget } from '../../src/clients/webhook-sender';
+import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';
+
+describe('webhook sender without a rate limit', function () {
+  this.timeout(30_000);
+  let receiver: MisbehavingReceiver;
+  let sender: WebhookSender;
+
+  beforeEach(async () => {
+    receiver = await startMisbehavingReceiver({ secrets: [], rejectInvalidSignatures: false });
+    sender = new WebhookSender();
+  });
+  afterEach(async () => {
+    await sender.close();
+    await receiver.close();
+  });
+
+  const send = (target: SendTarget, i: number) => sender.send(target, () => ({ headers: { 'content-type': 'application/json', 'webhook-id': `msg_${i}` }, body: JSON.stringify({ i }) }));
+
+  it('keeps to its concurrency with thousands queued, starts them in the order queued, answers every one', async () => {
+    // Answers a millisecond late, so that sends overlap at the receiver.
+    receiver.setDefault({ kind: 'sleep', ms: 1 });
+    const target: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: null, concurrency: 3 };
+    const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => send(target, i)));
+    assert.equal(results.filter((r) => r.result.status === 200).length, 2000);
+    assert.equal(receiver.maxConcurrency, 3);
+    assert.equal(sender.queued('crm'), 0);
+    // Three at a time may reach the receiver in any order among themselves, never further apart.
+    const order = receiver.requests.map((r) => Number(r.webhookId!.slice(4)));
+    assert.ok(
+      order.every((n, at) => Math.abs(n - at) < 3),
+      'starts follow the queue',
+    );
+  });
+
+  it('close() turns away the sends still waiting with an error; those in flight end as failed attempts, not thrown errors', async () => {
+    receiver.setDefault({ kind: 'hold' });
+    const target: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: null, concurrency: 2 };
+    const sends = Array.from({ length: 50 }, (_, i) => send(target, i).then((r) => r.result.errorClass, (err: Error) => err.message));
+    await receiver.waitFor(2);
+    assert.equal(sender.queued('crm'), 50);
+    await sender.close();
+    const outcomes = await Promise.all(sends);
+    receiver.release();
+    assert.deepEqual(outcomes.slice(0, 2), ['reset', 'reset']);
+    assert.deepEqual(new Set(outcomes.slice(2)), new Set(['sender stopped']));
+  });
+});
