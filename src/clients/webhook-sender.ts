@@ -47,8 +47,11 @@ export interface SenderOptions {
 interface Gate {
   schedule<T>(job: () => Promise<T>): Promise<T>;
   size(): number;
-  /** Take new settings in place (shared limiters); without it, new settings get a new gate. */
-  update?(target: SendTarget): void;
+  /**
+   * Take a reloaded destination's settings in place, queued jobs included; false when the new
+   * settings need another kind of gate (a rate limit added or removed).
+   */
+  update(target: SendTarget): boolean;
   stop(): Promise<void>;
 }
 
@@ -63,28 +66,44 @@ interface LimiterEntry {
  * second (SGrondin/bottleneck#144): too slow for a fast receiver.
  */
 class ConcurrencyGate implements Gate {
+  /** Jobs holding a slot: running, or woken and about to run. */
   private running = 0;
   /** Waiting jobs in arrival order; `head` is the next (Array.shift would copy a long queue each time). */
   private waiting: (() => void)[] = [];
   private head = 0;
   private stopped = false;
-  constructor(private readonly max: number) {}
+  constructor(private max: number) {}
 
   async schedule<T>(job: () => Promise<T>): Promise<T> {
     if (this.stopped) throw new Error('sender stopped');
-    if (this.running >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    // A finished job hands its slot to the next waiting one, so a newcomer never jumps the queue.
+    if (this.running < this.max && !this.hasWaiting()) this.running += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
     if (this.stopped) throw new Error('sender stopped');
-    this.running += 1;
     try {
       return await job();
     } finally {
-      this.running -= 1;
-      this.next();
+      if (this.running <= this.max && this.hasWaiting()) this.wakeNext();
+      else this.running -= 1;
     }
   }
 
-  private next(): void {
-    if (this.head >= this.waiting.length) return;
+  update(target: SendTarget): boolean {
+    if (target.ratePerSecond) return false;
+    // A lower limit takes effect as jobs finish; a higher one wakes waiting jobs at once.
+    this.max = target.concurrency;
+    while (this.running < this.max && this.hasWaiting()) {
+      this.running += 1;
+      this.wakeNext();
+    }
+    return true;
+  }
+
+  private hasWaiting(): boolean {
+    return this.head < this.waiting.length;
+  }
+
+  private wakeNext(): void {
     const wake = this.waiting[this.head]!;
     this.head += 1;
     if (this.head > 1024 && this.head * 2 > this.waiting.length) {
@@ -107,11 +126,20 @@ class ConcurrencyGate implements Gate {
   }
 }
 
+/** Slower than the limit by RATE_MARGIN: evenly spaced starts still arrive bunched by delays on the way out. */
+function localRate(t: SendTarget): Bottleneck.ConstructorOptions {
+  return { maxConcurrent: t.concurrency, minTime: (1000 * RATE_MARGIN) / t.ratePerSecond! };
+}
+
 function sharedGate(limiter: RateLimiter): Gate {
   return {
     schedule: (job) => limiter.schedule(job),
     size: () => limiter.pending(),
-    update: limiter.update && ((t) => limiter.update!({ ratePerSecond: t.ratePerSecond!, maxConcurrent: t.concurrency })),
+    update: (t) => {
+      if (!t.ratePerSecond || !limiter.update) return false;
+      limiter.update({ ratePerSecond: t.ratePerSecond, maxConcurrent: t.concurrency });
+      return true;
+    },
     stop: () => limiter.stop(),
   };
 }
@@ -122,6 +150,11 @@ function bottleneckGate(limiter: Bottleneck): Gate {
     size: () => {
       const c = limiter.counts();
       return (c.QUEUED ?? 0) + (c.RUNNING ?? 0) + (c.EXECUTING ?? 0);
+    },
+    update: (t) => {
+      if (!t.ratePerSecond) return false;
+      limiter.updateSettings(localRate(t));
+      return true;
     },
     stop: () => limiter.stop({ dropWaitingJobs: true }).catch(() => undefined),
   };
@@ -192,21 +225,20 @@ export class WebhookSender {
     const key = `${target.ratePerSecond ?? 'none'}/${target.concurrency}`;
     const existing = this.limiters.get(target.name);
     if (existing && existing.key === key) return existing.gate;
-    // Settings changed (hot reload). A shared limiter takes them in place, for every replica.
-    if (existing?.gate.update && target.ratePerSecond) {
-      existing.gate.update(target);
+    // Settings changed (hot reload): the gate takes them in place, for the sends queued in it too
+    // (a shared limiter for every replica: a second one with the same id would strand the first).
+    if (existing?.gate.update(target)) {
       existing.key = key;
       return existing.gate;
     }
-    // Otherwise new work goes through a gate with the new settings; work queued in the old one
+    // A rate limit added or removed: new work goes through a new gate; work queued in the old one
     // finishes there, and the old gate is then stopped.
     if (existing) this.retire(existing.gate);
     const shared = target.ratePerSecond ? this.opts.limiterFactory?.(target) : undefined;
     const gate = shared
       ? sharedGate(shared)
       : target.ratePerSecond
-        ? // Slower than the limit by RATE_MARGIN: evenly spaced starts still arrive bunched by delays on the way out.
-          bottleneckGate(new Bottleneck({ maxConcurrent: target.concurrency, minTime: (1000 * RATE_MARGIN) / target.ratePerSecond }))
+        ? bottleneckGate(new Bottleneck(localRate(target)))
         : new ConcurrencyGate(target.concurrency);
     this.limiters.set(target.name, { gate, key });
     return gate;

@@ -46,4 +46,55 @@ describe('webhook sender without a rate limit', function () {
     assert.deepEqual(outcomes.slice(0, 2), ['reset', 'reset']);
     assert.deepEqual(new Set(outcomes.slice(2)), new Set(['sender stopped']));
   });
+
+  it('a reload that raises concurrency lets the sends already queued go at once', async () => {
+    receiver.setDefault({ kind: 'hold' });
+    const before: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: null, concurrency: 1 };
+    const queued = [0, 1, 2, 3].map((i) => send(before, i));
+    await receiver.waitFor(1);
+    const later = send({ ...before, concurrency: 3 }, 4);
+    await receiver.waitFor(3);
+    assert.equal(receiver.holding(), 3);
+    assert.deepEqual(
+      receiver.requests.map((r) => r.webhookId),
+      ['msg_0', 'msg_1', 'msg_2'],
+    );
+    while ((await Promise.race([later.then(() => 'done'), new Promise((r) => setTimeout(() => r('waiting'), 20))])) === 'waiting') receiver.release();
+    const results = await Promise.all(queued);
+    assert.deepEqual(
+      [...results, await later].map((r) => r.result.status),
+      [200, 200, 200, 200, 200],
+    );
+  });
+});
+
+describe('webhook sender with a rate limit, in this process', function () {
+  this.timeout(30_000);
+  let receiver: MisbehavingReceiver;
+  let sender: WebhookSender;
+
+  beforeEach(async () => {
+    receiver = await startMisbehavingReceiver({ secrets: [], rejectInvalidSignatures: false });
+    sender = new WebhookSender();
+  });
+  afterEach(async () => {
+    await sender.close();
+    await receiver.close();
+  });
+
+  it('a reload that raises the rate paces the sends already queued at the new rate', async () => {
+    const before: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: 2, concurrency: 1 };
+    const send = (target: SendTarget, i: number) => sender.send(target, () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) }));
+    const queued = [0, 1, 2, 3, 4, 5].map((i) => send(before, i));
+    await receiver.waitFor(1);
+    const t0 = Date.now();
+    const results = await Promise.all([...queued, send({ ...before, ratePerSecond: 50 }, 6)]);
+    assert.deepEqual(
+      results.map((r) => r.result.status),
+      Array(7).fill(200),
+    );
+    assert.equal(sender.queued('crm'), 0);
+    // Six more starts at 2/s would take 3 s; at 50/s well under one.
+    assert.ok(Date.now() - t0 < 1500, `the queued sends took ${Date.now() - t0} ms`);
+  });
 });
