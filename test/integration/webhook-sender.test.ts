@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { WebhookSender, type SendTarget } from '../../src/clients/webhook-sender';
 import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';
 
-describe('webhook sender without a rate limit', function () {
+describe('webhook sender gates: concurrency, order, reloads, close', function () {
   this.timeout(30_000);
   let receiver: MisbehavingReceiver;
   let sender: WebhookSender;
@@ -66,25 +66,9 @@ describe('webhook sender without a rate limit', function () {
       [200, 200, 200, 200, 200],
     );
   });
-});
 
-describe('webhook sender with a rate limit, in this process', function () {
-  this.timeout(30_000);
-  let receiver: MisbehavingReceiver;
-  let sender: WebhookSender;
-
-  beforeEach(async () => {
-    receiver = await startMisbehavingReceiver({ secrets: [], rejectInvalidSignatures: false });
-    sender = new WebhookSender();
-  });
-  afterEach(async () => {
-    await sender.close();
-    await receiver.close();
-  });
-
-  it('a reload that raises the rate paces the sends already queued at the new rate', async () => {
+  it('with a rate limit, a reload that raises the rate paces the sends already queued at the new rate', async () => {
     const before: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: 2, concurrency: 1 };
-    const send = (target: SendTarget, i: number) => sender.send(target, () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) }));
     const queued = [0, 1, 2, 3, 4, 5].map((i) => send(before, i));
     await receiver.waitFor(1);
     const t0 = Date.now();
