@@ -260,13 +260,7 @@ export class DeliveryStore {
       .where('d.destination', destination)
       .where('d.status', 'pending')
       .where('d.next_attempt_at', '<=', at)
-      .whereNotExists((q) =>
-        q
-          .select(this.db.raw('1'))
-          .from('deliveries as p')
-          .whereRaw('p.destination = d.destination and p.meter_id = d.meter_id and p.sequence < d.sequence')
-          .whereIn('p.status', ACTIVE),
-      )
+      .where((q) => this.notBehindEarlier(q))
       // Index order (destination, status, next_attempt_at): the scan stops as soon as `limit` are found.
       .orderBy('d.next_attempt_at')
       .limit(limit)) as DeliveryRow[];
@@ -286,6 +280,22 @@ export class DeliveryStore {
       ours = candidates.filter((r) => won.has(r.id));
     }
     return ours.map((r) => ({ ...toDelivery(r), status: 'delivering' as const })).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Delivery `d` is not waiting behind an earlier delivery of its meter to its destination that is
+   * still pending or in flight. One seek per status on (destination, meter_id, status, sequence):
+   * the meter's delivered history, however long, is never walked.
+   */
+  private notBehindEarlier(q: Knex.QueryBuilder): Knex.QueryBuilder {
+    for (const status of ACTIVE)
+      q.whereNotExists((sub) =>
+        sub
+          .select(this.db.raw('1'))
+          .from('deliveries as p')
+          .whereRaw('p.destination = d.destination and p.meter_id = d.meter_id and p.status = ? and p.sequence < d.sequence', [status]),
+      );
+    return q;
   }
 
   /** The oldest due delivery of a destination, claimed, to probe it while paused. */
@@ -505,13 +515,7 @@ export class DeliveryStore {
     const row = (await this.db('deliveries as d')
       .whereIn('d.destination', [...destinations])
       .where('d.status', 'pending')
-      .whereNotExists((q) =>
-        q
-          .select(this.db.raw('1'))
-          .from('deliveries as p')
-          .whereRaw('p.destination = d.destination and p.meter_id = d.meter_id and p.sequence < d.sequence')
-          .whereIn('p.status', ACTIVE),
-      )
+      .where((q) => this.notBehindEarlier(q))
       .min({ at: 'd.next_attempt_at' })
       .first()) as { at: string | Date | null } | undefined;
     return fromDbTime(row?.at ?? null);

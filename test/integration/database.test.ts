@@ -50,9 +50,29 @@ for (const engine of testEngines()) {
       assert.equal((await migrationStatus(db.knex)).current, true);
     });
 
+    /** Undo migrations, newest first, until `name` is the latest applied. */
+    async function downTo(name: string): Promise<void> {
+      const { completed } = await migrationStatus(db.knex);
+      assert.ok(completed.includes(name), `${name} is applied`);
+      while ((await migrationStatus(db.knex)).completed.at(-1) !== name) await migrateDown(db.knex);
+    }
+
+    async function deliveryIndexes(): Promise<string[]> {
+      if (engine === 'mysql') return [...new Set(((await db.knex.raw('SHOW INDEX FROM deliveries')) as [{ Key_name: string }[]])[0].map((r) => r.Key_name))].sort();
+      return ((await db.knex.raw('PRAGMA index_list(deliveries)')) as { name: string }[]).map((r) => r.name).sort();
+    }
+
+    it('indexes deliveries by destination, meter, status and sequence, and takes the index away on the way down', async () => {
+      const name = 'deliveries_destination_meter_id_status_sequence_index';
+      assert.ok((await deliveryIndexes()).includes(name));
+      await downTo('20261127210000_split_meter_raw_parts');
+      assert.equal((await deliveryIndexes()).includes(name), false);
+      await migrateLatest(db.knex);
+      assert.ok((await deliveryIndexes()).includes(name));
+    });
+
     it('moves raw meter parts out of the meters table and back, losing nothing', async () => {
-      const status = await migrationStatus(db.knex);
-      assert.equal(status.completed.at(-1), '20261127210000_split_meter_raw_parts', 'the split is the latest migration');
+      await downTo('20261127210000_split_meter_raw_parts');
       await migrateDown(db.knex);
       const now = toDbTime(new Date());
       const base = { source: 'v2', content_hash: 'h', first_seen_at: now, last_seen_at: now, last_changed_at: now };
@@ -70,6 +90,7 @@ for (const engine of testEngines()) {
         [both, 'enrollment', '{"status":"ACTIVE"}'],
         [detailsOnly, 'details', '{"meter_id":"d"}'],
       ]);
+      await downTo('20261127210000_split_meter_raw_parts');
       await migrateDown(db.knex);
       const back = (await db.knex('meters').select('meter_id', 'details_json', 'enrollment_json').orderBy('meter_id')) as Record<string, unknown>[];
       assert.deepEqual(back.map((r) => [r.meter_id, r.details_json === null ? null : String(r.details_json), r.enrollment_json === null ? null : String(r.enrollment_json)]), [
