@@ -62,13 +62,14 @@ for (const engine of testEngines()) {
       return ((await db.knex.raw('PRAGMA index_list(deliveries)')) as { name: string }[]).map((r) => r.name).sort();
     }
 
-    it('indexes deliveries by destination, meter, status and sequence, and takes the index away on the way down', async () => {
-      const name = 'deliveries_destination_meter_id_status_sequence_index';
-      assert.ok((await deliveryIndexes()).includes(name));
+    it('indexes active deliveries by destination, meter and sequence, and takes the indexes away on the way down', async () => {
+      const names = engine === 'mysql' ? ['deliveries_destination_meter_id_status_sequence_index'] : ['deliveries_delivering_by_meter_index', 'deliveries_pending_by_meter_index'];
+      const present = async () => (await deliveryIndexes()).filter((n) => names.includes(n));
+      assert.deepEqual(await present(), names);
       await downTo('20261127210000_split_meter_raw_parts');
-      assert.equal((await deliveryIndexes()).includes(name), false);
+      assert.deepEqual(await present(), []);
       await migrateLatest(db.knex);
-      assert.ok((await deliveryIndexes()).includes(name));
+      assert.deepEqual(await present(), names);
     });
 
     it('moves raw meter parts out of the meters table and back, losing nothing', async () => {
