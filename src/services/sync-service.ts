@@ -147,6 +147,11 @@ interface RunContext {
   origin: 'poll' | 'reconcile' | 'leap_event';
   signal: AbortSignal;
   onEvent?: (e: MeterEvent) => void;
+  /**
+   * When the run started: a meter already read since then (its other part, on v2) is not counted
+   * as seen again. Null: every meter read counts (a targeted refresh).
+   */
+  seenSince: Date | null;
 }
 
 const audit = (item: Record<string, unknown>): Record<string, unknown> =>
@@ -322,7 +327,7 @@ export class SyncService {
       });
       opts.onStart?.(run);
     }
-    const ctx: RunContext = { tx: dryTx, runId: run?.id ?? null, kind: opts.kind, dryRun, origin: opts.kind === 'full' ? 'reconcile' : 'poll', signal: abort.signal, onEvent: opts.onEvent };
+    const ctx: RunContext = { tx: dryTx, runId: run?.id ?? null, kind: opts.kind, dryRun, origin: opts.kind === 'full' ? 'reconcile' : 'poll', signal: abort.signal, onEvent: opts.onEvent, seenSince: started };
     const totals = { pages: 0, metersSeen: 0, metersChanged: 0, events: 0, archived: 0 };
     const log = this.log.child({ run_id: ctx.runId, kind: opts.kind, dry_run: dryRun });
     log.info(resumedFrom ? 'sync resuming an interrupted run' : 'sync started', { resumed_from: resumedFrom, since });
@@ -521,7 +526,15 @@ export class SyncService {
         const ids = await this.deps.events.append(tx, newEvents);
         const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
         if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
-        const result: UnitResult = { metersSeen: byId.size, metersChanged: writes.filter((w) => w.changed).length, events };
+        // Distinct meters: on v2 a meter read in the details search is read again in the enrollment search.
+        const since = ctx.seenSince;
+        const seen = since
+          ? [...byId.keys()].filter((id) => {
+              const head = heads.get(id);
+              return !head || head.lastSeenAt.getTime() < since.getTime();
+            }).length
+          : byId.size;
+        const result: UnitResult = { metersSeen: seen, metersChanged: writes.filter((w) => w.changed).length, events };
         if (extra) await extra(tx, result);
         if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
         return result;
@@ -664,7 +677,7 @@ export class SyncService {
    * change detection as polling. Meters Leap does not know are skipped.
    */
   async refresh(meterIds: readonly string[], origin: 'leap_event' | 'poll' = 'leap_event'): Promise<{ metersSeen: number; metersChanged: number; events: number; notFound: string[] }> {
-    const ctx: RunContext = { runId: null, kind: 'refresh', dryRun: false, origin, signal: new AbortController().signal };
+    const ctx: RunContext = { runId: null, kind: 'refresh', dryRun: false, origin, signal: new AbortController().signal, seenSince: null };
     const notFound: string[] = [];
     const totals = { metersSeen: 0, metersChanged: 0, events: 0 };
     const unique = [...new Set(meterIds)];

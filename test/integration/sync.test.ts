@@ -29,6 +29,7 @@ for (const engine of testEngines()) {
         const { result, events } = await h.pass();
         const total = h.sim.simulator.meterCount();
         assert.equal(await h.composed.stores.meters.count(), total);
+        assert.equal(result.metersSeen, total, 'each meter counted once');
         const created = events.filter((e) => e.type === 'meter.created');
         assert.equal(created.length, total);
         assert.equal(new Set(created.map((e) => e.meter_id)).size, total);
@@ -279,6 +280,9 @@ for (const engine of testEngines()) {
         }
         const again = await h.pass({ kind: 'full' });
         assert.equal(again.events.length, 0, 'a meter already archived is not archived again');
+        // Every meter Leap returns is counted once, though v2 reads each in two searches.
+        assert.equal(again.result.metersSeen, h.sim.simulator.meterCount());
+        assert.equal((await h.composed.stores.runs.get(again.result.runId!))?.metersSeen, h.sim.simulator.meterCount());
       });
 
       it('refuses to run while another process holds the sync lease, and takes over an expired one', async () => {
