@@ -75,7 +75,22 @@ interface RemoteSimulator {
 
 async function startSimulatorProcess(args: ChildArgs): Promise<RemoteSimulator> {
   const p: ChildProcess = fork(__filename, ['--simulator', JSON.stringify(args)], { execArgv: ['--require', 'tsx/cjs'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
-  const next = <T>() => new Promise<T>((resolve) => p.once('message', (m) => resolve(m as T)));
+  let exited: Error | null = null;
+  const waiting = new Set<(err: Error) => void>();
+  p.once('exit', (code) => {
+    exited = new Error(`the simulator process exited (${code})`);
+    for (const fail of waiting) fail(exited);
+  });
+  // An answer, or the simulator's death: a crashed simulator fails the run instead of hanging it.
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      if (exited) return reject(exited);
+      waiting.add(reject);
+      p.once('message', (m) => {
+        waiting.delete(reject);
+        resolve(m as T);
+      });
+    });
   const { url } = await next<{ url: string }>();
   return {
     url,
