@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbJson, toDbTime } from '../db/dialect';
+import { dialectOf, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbJson, toDbTime } from '../db/dialect';
 import type { AttemptTrigger, DeliveryStatus, ErrorClass, Outcome } from '../domain/delivery';
 
 export interface Delivery {
@@ -227,23 +227,38 @@ export class DeliveryStore {
    */
   async latestRecordHashes(trx: Knex | Knex.Transaction, destination: string, meterIds: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
+    const mysql = dialectOf(this.db) === 'mysql';
     for (let i = 0; i < meterIds.length; i += 500) {
       const part = meterIds.slice(i, i + 500);
-      const rows = (await trx('deliveries as d')
-        .select('d.meter_id', 'd.record_hash')
-        .where('d.destination', destination)
-        .whereIn('d.meter_id', part)
-        .whereNot('d.status', 'dead')
-        .whereNotExists((q) =>
-          q
-            .select(trx.raw('1'))
-            .from('deliveries as n')
-            .whereRaw('n.destination = d.destination and n.meter_id = d.meter_id and n.sequence > d.sequence')
-            .whereNot('n.status', 'dead'),
-        )) as { meter_id: string; record_hash: string }[];
-      for (const r of rows) out.set(r.meter_id, r.record_hash);
+      const rows = (await (mysql ? this.latestByAntiJoin(trx, destination, part) : this.latestByWalkBack(trx, destination, part))) as { meter_id: string; record_hash: string | null }[];
+      for (const r of rows) if (r.record_hash !== null) out.set(r.meter_id, r.record_hash);
     }
     return out;
+  }
+
+  /**
+   * SQLite: per meter, a walk back from its newest delivery that stops at the first one not dead,
+   * so the meter's older history is never read.
+   */
+  private latestByWalkBack(trx: Knex | Knex.Transaction, destination: string, meterIds: string[]): Knex.QueryBuilder {
+    const latest = trx('deliveries as p').select('p.record_hash').where('p.destination', destination).whereRaw('p.meter_id = m.meter_id').whereNot('p.status', 'dead').orderBy('p.sequence', 'desc').limit(1);
+    return trx('meters as m').select('m.meter_id', latest.as('record_hash')).whereIn('m.meter_id', meterIds);
+  }
+
+  /** MySQL, whose dependent subqueries with ORDER BY and LIMIT are slow: the deliveries no later one outranks. */
+  private latestByAntiJoin(trx: Knex | Knex.Transaction, destination: string, meterIds: string[]): Knex.QueryBuilder {
+    return trx('deliveries as d')
+      .select('d.meter_id', 'd.record_hash')
+      .where('d.destination', destination)
+      .whereIn('d.meter_id', meterIds)
+      .whereNot('d.status', 'dead')
+      .whereNotExists((q) =>
+        q
+          .select(trx.raw('1'))
+          .from('deliveries as n')
+          .whereRaw('n.destination = d.destination and n.meter_id = d.meter_id and n.sequence > d.sequence')
+          .whereNot('n.status', 'dead'),
+      );
   }
 
   /**
