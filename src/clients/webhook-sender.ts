@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { urlToHttpOptions } from 'node:url';
 import zlib from 'node:zlib';
 import Bottleneck from 'bottleneck';
 import type { AttemptResult, ErrorClass } from '../domain/delivery';
@@ -215,7 +216,8 @@ export class WebhookSender {
   private readonly limiters = new Map<string, LimiterEntry>();
   private readonly now: () => number;
 
-  private readonly urls = new Map<string, URL>();
+  /** Request options per destination URL, parsed once. */
+  private readonly endpoints = new Map<string, { secure: boolean; options: http.RequestOptions }>();
 
   constructor(private readonly opts: SenderOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -273,12 +275,13 @@ export class WebhookSender {
    */
   private post(target: SendTarget, req: SendRequest, startedAt: Date): Promise<AttemptResult> {
     const base: AttemptResult = { startedAt, durationMs: 0, status: null, responseHeaders: null, responseBody: null, errorClass: null, errorMessage: null, retryAfterMs: null };
-    let url = this.urls.get(target.url);
-    if (!url) {
-      url = new URL(target.url);
-      this.urls.set(target.url, url);
+    let endpoint = this.endpoints.get(target.url);
+    if (!endpoint) {
+      const url = new URL(target.url);
+      endpoint = { secure: url.protocol === 'https:', options: urlToHttpOptions(url) };
+      this.endpoints.set(target.url, endpoint);
     }
-    const secure = url.protocol === 'https:';
+    const { secure } = endpoint;
     return new Promise<AttemptResult>((resolve) => {
       let status: number | null = null;
       let headers: Record<string, string> | null = null;
@@ -290,8 +293,7 @@ export class WebhookSender {
         resolve(r);
       };
       const request = (secure ? https : http).request(
-        url,
-        { method: 'POST', agent: secure ? this.httpsAgent : this.httpAgent, headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) } },
+        { ...endpoint.options, method: 'POST', agent: secure ? this.httpsAgent : this.httpAgent, headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) } },
         (res) => {
           status = res.statusCode ?? 0;
           headers = {};
