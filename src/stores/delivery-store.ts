@@ -230,7 +230,7 @@ export class DeliveryStore {
     const mysql = dialectOf(this.db) === 'mysql';
     for (let i = 0; i < meterIds.length; i += 500) {
       const part = meterIds.slice(i, i + 500);
-      const rows = (await (mysql ? this.latestByAntiJoin(trx, destination, part) : this.latestByWalkBack(trx, destination, part))) as { meter_id: string; record_hash: string | null }[];
+      const rows = (await (mysql ? this.latestByMaxSequence(trx, destination, part) : this.latestByWalkBack(trx, destination, part))) as { meter_id: string; record_hash: string | null }[];
       for (const r of rows) if (r.record_hash !== null) out.set(r.meter_id, r.record_hash);
     }
     return out;
@@ -245,20 +245,24 @@ export class DeliveryStore {
     return trx('meters as m').select('m.meter_id', latest.as('record_hash')).whereIn('m.meter_id', meterIds);
   }
 
-  /** MySQL, whose dependent subqueries with ORDER BY and LIMIT are slow: the deliveries no later one outranks. */
-  private latestByAntiJoin(trx: Knex | Knex.Transaction, destination: string, meterIds: string[]): Knex.QueryBuilder {
+  /**
+   * MySQL, whose dependent subqueries with ORDER BY and LIMIT are slow: each meter's highest
+   * sequence not dead, from (destination, meter_id, status, sequence) alone, then those rows.
+   */
+  private latestByMaxSequence(trx: Knex | Knex.Transaction, destination: string, meterIds: string[]): Knex.QueryBuilder {
+    const notDead: DeliveryStatus[] = ['pending', 'delivering', 'delivered'];
+    const latest = trx('deliveries as p')
+      .select('p.meter_id')
+      .max({ seq: 'p.sequence' })
+      .where('p.destination', destination)
+      .whereIn('p.meter_id', meterIds)
+      .whereIn('p.status', notDead)
+      .groupBy('p.meter_id')
+      .as('x');
     return trx('deliveries as d')
       .select('d.meter_id', 'd.record_hash')
-      .where('d.destination', destination)
-      .whereIn('d.meter_id', meterIds)
-      .whereNot('d.status', 'dead')
-      .whereNotExists((q) =>
-        q
-          .select(trx.raw('1'))
-          .from('deliveries as n')
-          .whereRaw('n.destination = d.destination and n.meter_id = d.meter_id and n.sequence > d.sequence')
-          .whereNot('n.status', 'dead'),
-      );
+      .join(latest, (j) => j.on('d.meter_id', 'x.meter_id').andOn('d.sequence', 'x.seq'))
+      .where('d.destination', destination);
   }
 
   /**
