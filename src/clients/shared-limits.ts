@@ -8,7 +8,7 @@ export interface RateLimiter {
   /** Jobs waiting or running through this limiter in this process. */
   pending(): number;
   /** New settings (a reloaded destination): queued jobs keep their place and go at the new pace. */
-  update?(settings: Omit<LimitSettings, 'margin'>): void;
+  update(settings: Omit<LimitSettings, 'margin'>): void;
   stop(): Promise<void>;
 }
 

@@ -137,7 +137,7 @@ function sharedGate(limiter: RateLimiter): Gate {
     schedule: (job) => limiter.schedule(job),
     size: () => limiter.pending(),
     update: (t) => {
-      if (!t.ratePerSecond || !limiter.update) return false;
+      if (!t.ratePerSecond) return false;
       limiter.update({ ratePerSecond: t.ratePerSecond, maxConcurrent: t.concurrency });
       return true;
     },

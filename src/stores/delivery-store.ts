@@ -337,7 +337,9 @@ export class DeliveryStore {
     const byStatus = new Map<string, AttemptRecord[]>();
     for (const r of delivered) {
       const key = `${r.claimedBy}|${r.attempt.statusCode}`;
-      byStatus.set(key, [...(byStatus.get(key) ?? []), r]);
+      const group = byStatus.get(key);
+      if (group) group.push(r);
+      else byStatus.set(key, [r]);
     }
     for (const group of byStatus.values()) {
       for (let i = 0; i < group.length; i += 500) {
