@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConfigError } from '../errors';
+import { startCheckpointer } from './sqlite-checkpointer';
 
 export interface DatabaseTarget {
   client: 'sqlite' | 'mysql';
@@ -43,6 +44,7 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
 interface SqliteConnection {
   pragma(sql: string): unknown;
   prepare(sql: string): unknown;
+  close(): unknown;
 }
 
 /** Statements kept per connection: the few dozen query shapes that repeat (each holds its last bound values, so not more). */
@@ -91,10 +93,24 @@ export function createKnex(url: string, opts: CreateKnexOptions = {}): Knex {
         afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           try {
             reusePreparedStatements(conn);
+            // 8 KB pages for a new database (an existing one keeps its size): a meter's stored
+            // parts and events are kilobytes each, and fewer, fuller pages are written per commit.
+            conn.pragma('page_size = 8192');
             if (filename !== ':memory:') conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
-            // Checkpoint the WAL in larger steps: fewer fsyncs during a big first sync.
-            conn.pragma('wal_autocheckpoint = 8000');
+            if (filename !== ':memory:') {
+              // The log is copied back by a worker thread past 16 MB; SQLite's own checkpoint, run
+              // inside a commit on this thread, only past 128 MB (16,000 pages), should it fall behind.
+              conn.pragma('wal_autocheckpoint = 16000');
+              // A log that grew during a burst is cut back to 64 MB when it next starts over.
+              conn.pragma('journal_size_limit = 67108864');
+              const checkpointer = startCheckpointer({ filename: path.resolve(filename) });
+              const close = conn.close.bind(conn);
+              conn.close = () => {
+                checkpointer.stop();
+                return close();
+              };
+            }
             conn.pragma('foreign_keys = ON');
             // Other processes (a second connector, a migration) may hold the write lock briefly.
             conn.pragma('busy_timeout = 10000');

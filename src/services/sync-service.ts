@@ -154,6 +154,28 @@ interface RunContext {
   seenSince: Date | null;
 }
 
+/** One turn of the event loop: sockets are read (the next pages arrive) and timers run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A details page and the enrollments of its meters (on their way). */
+interface PairedPage extends LeapPage<Record<string, unknown>> {
+  enrollments: Promise<Record<string, unknown>[]>;
+}
+
+/** Leap's meter_ids filter takes up to 1,000 ids; a details page has at most 500 meters. */
+const ENROLLMENT_IDS_PER_SEARCH = 500;
+
+/** The largest cursor time among items (canonical form), null if none has one. */
+function latestOf(items: readonly Record<string, unknown>[], field: (item: Record<string, unknown>) => unknown): string | null {
+  let latest: string | null = null;
+  for (const item of items) {
+    const t = field(item);
+    const c = typeof t === 'string' ? canonicalInstant(t) : null;
+    if (c && c > (latest ?? '')) latest = c;
+  }
+  return latest;
+}
+
 const audit = (item: Record<string, unknown>): Record<string, unknown> =>
   item.audit !== null && typeof item.audit === 'object' ? (item.audit as Record<string, unknown>) : {};
 
@@ -213,16 +235,23 @@ function maxInstant(a: string | null, b: string | null): string | null {
   return a >= b ? a : b;
 }
 
-/** Fetch the next page while the current one is being written: one request in flight, one page held. */
-async function* prefetching<T>(source: AsyncGenerator<T, void, undefined>): AsyncGenerator<T, void, undefined> {
-  let next = source.next();
-  next.catch(() => undefined);
+/**
+ * Fetch ahead while the current page is being written: up to `depth` pages requested, their
+ * results held in order (a generator answers its queued next() calls one after another).
+ */
+async function* prefetching<T>(source: AsyncGenerator<T, void, undefined>, depth = 1): AsyncGenerator<T, void, undefined> {
+  const ahead: Promise<IteratorResult<T, void>>[] = [];
+  const request = (): void => {
+    const next = source.next();
+    next.catch(() => undefined);
+    ahead.push(next);
+  };
   try {
+    for (let i = 0; i < depth; i++) request();
     for (;;) {
-      const r = await next;
+      const r = await ahead.shift()!;
       if (r.done) return;
-      next = source.next();
-      next.catch(() => undefined);
+      request();
       yield r.value;
     }
   } finally {
@@ -333,24 +362,39 @@ export class SyncService {
     log.info(resumedFrom ? 'sync resuming an interrupted run' : 'sync started', { resumed_from: resumedFrom, since });
 
     try {
+      const startPosition = (st: StreamState, resume: boolean, filter: Record<string, unknown> | null): StreamState => ({
+        ...st,
+        runId: ctx.runId,
+        runKind: opts.kind,
+        pending: resume ? st.pending : null,
+        streamDone: false,
+        pageToken: resume ? st.pageToken : null,
+        pageFilter: filter,
+        pageNumber: resume ? st.pageNumber : 0,
+        runStartedAt: epoch,
+      });
+      // Set while a whole-portfolio details walk reads each page's enrollments with it (v2).
+      let paired: { stream: StreamSpec; position: StreamState } | null = null;
       for (const stream of streams) {
         const st = states.get(stream.name)!;
         const resume = resumedFrom !== null && st.runId === resumedFrom;
+        if (paired?.stream === stream) {
+          states.set(stream.name, paired.position);
+          continue;
+        }
         if (resume && st.streamDone) continue;
         const from = since ?? (opts.kind === 'full' || !st.cursor ? null : shiftInstant(st.cursor, -(this.deps.settings.overlapMs + st.lastPassMs)));
         const filter = resume && st.pageFilter ? st.pageFilter : stream.filterFrom(from);
-        const position: StreamState = {
-          ...st,
-          runId: ctx.runId,
-          runKind: opts.kind,
-          pending: resume ? st.pending : null,
-          streamDone: false,
-          pageToken: resume ? st.pageToken : null,
-          pageFilter: filter,
-          pageNumber: resume ? st.pageNumber : 0,
-          runStartedAt: epoch,
-        };
-        await this.walkStream(stream, position, ctx, (p) => {
+        const position = startPosition(st, resume, filter);
+        // Walking every meter's details, read the same meters' enrollments page by page (the
+        // meter_ids filter) instead of walking every enrollment afterwards: the same number of
+        // requests, and each meter is compared and written once, whole.
+        const partner = streams.find((s) => s.part === 'enrollment');
+        if (stream.part === 'details' && partner && filter.last_modified_date_time === undefined) {
+          const pst = states.get(partner.name)!;
+          paired = { stream: partner, position: startPosition(pst, resumedFrom !== null && pst.runId === resumedFrom, null) };
+        }
+        await this.walkStream(stream, position, ctx, paired?.position ?? null, (p) => {
           totals.pages += 1;
           totals.metersSeen += p.metersSeen;
           totals.metersChanged += p.metersChanged;
@@ -431,32 +475,47 @@ export class SyncService {
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new SyncLeaseLostError();
   }
 
-  private async walkStream(stream: StreamSpec, position: StreamState, ctx: RunContext, onPage: (r: UnitResult) => void): Promise<void> {
+  /**
+   * Walk one stream page by page, each page one unit of work. With `enrollments` (a v2 details
+   * walk of the whole portfolio), each page is completed with its meters' enrollments, whose
+   * stream position (its pending cursor) is saved with the page.
+   */
+  private async walkStream(stream: StreamSpec, position: StreamState, ctx: RunContext, enrollments: StreamState | null, onPage: (r: UnitResult) => void): Promise<void> {
     let restarts = 0;
     for (;;) {
       try {
-        const pages = prefetching(stream.search(position.pageFilter ?? {}, { pageToken: position.pageToken ?? undefined, signal: ctx.signal }));
+        const search = stream.search(position.pageFilter ?? {}, { pageToken: position.pageToken ?? undefined, signal: ctx.signal });
+        // Paired, two details pages ahead: one being read while the enrollments of the other are.
+        const pages = enrollments ? prefetching(this.withEnrollments(search, ctx.signal), 2) : prefetching(search);
         for await (const page of pages) {
           this.checkLease(ctx);
-          let pageMax: string | null = null;
-          for (const item of page.items) {
-            const t = stream.cursorField(item);
-            const c = typeof t === 'string' ? canonicalInstant(t) : null;
-            if (c && c > (pageMax ?? '')) pageMax = c;
-          }
-          const parts: PartUpdate[] = page.items.map((item) => ({ meterId: String(item.meter_id), [stream.part]: item }));
+          const parts = new Map<string, PartUpdate>();
+          for (const item of page.items) parts.set(String(item.meter_id), { meterId: String(item.meter_id), [stream.part]: item });
           const next: StreamState = {
             ...position,
-            pending: maxInstant(position.pending, pageMax),
+            pending: maxInstant(position.pending, latestOf(page.items, stream.cursorField)),
             pageToken: page.nextPageToken,
             pageNumber: position.pageNumber + 1,
             streamDone: page.nextPageToken === null,
           };
-          const result = await this.applyUnit(parts, ctx, async (tx, r) => {
-            await this.deps.state.save(tx, next, this.deps.clock.now());
+          let nextEnrollments: StreamState | null = null;
+          if (enrollments) {
+            const found = await (page as PairedPage).enrollments;
+            for (const e of found) {
+              const id = String(e.meter_id);
+              parts.set(id, { ...(parts.get(id) ?? { meterId: id }), enrollment: e });
+            }
+            // Its page count stays: the pages are the details stream's.
+            nextEnrollments = { ...enrollments, pending: maxInstant(enrollments.pending, latestOf(found, (e) => audit(e).updated_at)), streamDone: next.streamDone };
+          }
+          const result = await this.applyUnit([...parts.values()], ctx, async (tx, r) => {
+            const at = this.deps.clock.now();
+            await this.deps.state.save(tx, next, at);
+            if (nextEnrollments) await this.deps.state.save(tx, nextEnrollments, at);
             if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 1, metersSeen: r.metersSeen, metersChanged: r.metersChanged, events: r.events.length });
           });
           Object.assign(position, next);
+          if (enrollments && nextEnrollments) Object.assign(enrollments, nextEnrollments);
           onPage(result);
         }
         return;
@@ -475,6 +534,33 @@ export class SyncService {
   }
 
   /**
+   * Each details page with its meters' enrollments (searched by meter_ids, as many pages as that
+   * takes), requested as soon as the details page arrives: while it is on its way, the next details
+   * page can be too.
+   */
+  private async *withEnrollments(pages: AsyncGenerator<LeapPage<Record<string, unknown>>, void, undefined>, signal: AbortSignal): AsyncGenerator<PairedPage, void, undefined> {
+    const search = async (ids: string[]): Promise<Record<string, unknown>[]> => {
+      const found: Record<string, unknown>[] = [];
+      for (let i = 0; i < ids.length; i += ENROLLMENT_IDS_PER_SEARCH) {
+        for await (const page of this.deps.leap.searchEnrollments({ meter_ids: ids.slice(i, i + ENROLLMENT_IDS_PER_SEARCH) }, { signal })) {
+          found.push(...(page.items as unknown as Record<string, unknown>[]));
+        }
+      }
+      return found;
+    };
+    try {
+      for await (const page of pages) {
+        const enrollments = search([...new Set(page.items.map((item) => String(item.meter_id)))]);
+        // Awaited when the page is written; until then a failure must not count as unhandled.
+        enrollments.catch(() => undefined);
+        yield { ...page, enrollments };
+      }
+    } finally {
+      await pages.return(undefined);
+    }
+  }
+
+  /**
    * Compare, write and emit for a set of meter parts, in one transaction (retried whole on a
    * lock conflict or a concurrent writer). `extra` runs inside the same transaction.
    */
@@ -489,6 +575,8 @@ export class SyncService {
         for (const p of parts) byId.set(p.meterId, { ...byId.get(p.meterId), ...p });
         // Most re-read meters are unchanged: compare hashes first, load raw JSON only for the rest.
         const heads = await this.deps.meters.getHeads([...byId.keys()], tx);
+        // SQLite answers synchronously: give the pages being fetched a turn of the event loop.
+        await turn();
         const touched: string[] = [];
         const toCompare: PartUpdate[] = [];
         for (const part of byId.values()) {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { dialectOf, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbJson, toDbTime } from '../db/dialect';
+import { insertRows, type BulkInsert } from '../db/bulk';
+import { dialectOf, fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
 import type { AttemptTrigger, DeliveryStatus, ErrorClass, Outcome } from '../domain/delivery';
 
 export interface Delivery {
@@ -187,38 +188,32 @@ function toAttempt(r: AttemptRow): Attempt {
 
 const ACTIVE: DeliveryStatus[] = ['pending', 'delivering'];
 
+/** A delivery already queued for the same (destination, event) is skipped, never doubled. */
+const DELIVERIES_INSERT: BulkInsert = {
+  table: 'deliveries',
+  columns: ['id', 'destination', 'event_id', 'meter_id', 'sequence', 'event_type', 'status', 'body', 'record_hash', 'created_at', 'next_attempt_at', 'dead_at', 'dead_reason', 'last_error'],
+  conflict: { keys: ['destination', 'event_id'], merge: [] },
+};
+const ATTEMPTS_INSERT: BulkInsert = {
+  table: 'delivery_attempts',
+  columns: ['delivery_id', 'attempt', 'trigger', 'started_at', 'duration_ms', 'url', 'request_headers_json', 'status_code', 'response_headers_json', 'response_body', 'error_class', 'error_message', 'outcome'],
+};
+
 /** deliveries and delivery_attempts: the outbox, and what happened to each message. */
 export class DeliveryStore {
   constructor(private readonly db: Knex) {}
 
   /** Insert deliveries; one already queued for the same (destination, event) is skipped, never doubled. */
   async insertMany(trx: Knex.Transaction, rows: readonly NewDelivery[]): Promise<number> {
-    let inserted = 0;
-    for (let i = 0; i < rows.length; i += 100) {
-      const part = rows.slice(i, i + 100).map((d) => ({
-        id: d.id,
-        destination: d.destination,
-        event_id: d.eventId,
-        meter_id: d.meterId,
-        sequence: d.sequence,
-        event_type: d.eventType,
-        status: d.status,
-        body: d.body,
-        record_hash: d.recordHash,
-        created_at: toDbTime(d.createdAt),
-        next_attempt_at: toDbTime(d.createdAt),
-        dead_at: d.status === 'dead' ? toDbTime(d.createdAt) : null,
-        dead_reason: d.deadReason ?? null,
-        last_error: d.lastError ?? null,
-      }));
-      try {
-        await trx('deliveries').insert(part).onConflict(['destination', 'event_id']).ignore();
-        inserted += part.length;
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-      }
-    }
-    return inserted;
+    await insertRows(
+      trx,
+      DELIVERIES_INSERT,
+      rows.map((d) => {
+        const created = toDbTime(d.createdAt);
+        return [d.id, d.destination, d.eventId, d.meterId, d.sequence, d.eventType, d.status, d.body, d.recordHash, created, created, d.status === 'dead' ? created : null, d.deadReason ?? null, d.lastError ?? null];
+      }),
+    );
+    return rows.length;
   }
 
   /**
@@ -390,22 +385,14 @@ export class DeliveryStore {
         });
     }
     // The attempt happened either way; it is logged even if the claim had expired meanwhile.
-    const attempts = records.map((r) => ({
-      delivery_id: r.deliveryId,
-      attempt: r.attemptNumber,
-      trigger: r.trigger,
-      started_at: toDbTime(r.attempt.startedAt),
-      duration_ms: Math.round(r.attempt.durationMs),
-      url: r.attempt.url,
-      request_headers_json: toDbJson(r.attempt.requestHeaders),
-      status_code: r.attempt.statusCode,
-      response_headers_json: toDbJson(r.attempt.responseHeaders),
-      response_body: r.attempt.responseBody,
-      error_class: r.attempt.errorClass,
-      error_message: r.attempt.errorMessage,
-      outcome: r.attempt.outcome,
-    }));
-    for (let i = 0; i < attempts.length; i += 100) await trx('delivery_attempts').insert(attempts.slice(i, i + 100));
+    await insertRows(
+      trx,
+      ATTEMPTS_INSERT,
+      records.map((r) => {
+        const a = r.attempt;
+        return [r.deliveryId, r.attemptNumber, r.trigger, toDbTime(a.startedAt), Math.round(a.durationMs), a.url, toDbJson(a.requestHeaders), a.statusCode, toDbJson(a.responseHeaders), a.responseBody, a.errorClass, a.errorMessage, a.outcome];
+      }),
+    );
     return written;
   }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
+import { insertRows, type BulkInsert } from '../db/bulk';
 import type { Change, EventOrigin, MeterEvent, MeterEventType, MeterView } from '../domain/events';
 
 export interface NewMeterEvent {
@@ -52,6 +53,8 @@ function toEvent(row: EventRow): MeterEvent {
   };
 }
 
+const EVENTS_INSERT: BulkInsert = { table: 'meter_events', columns: ['meter_id', 'sequence', 'type', 'occurred_at', 'origin', 'sync_run_id', 'meter_json', 'changes_json'] };
+
 /** meter_events: append-only; (meter_id, sequence) is unique, so no change is recorded twice. */
 export class EventStore {
   constructor(private readonly db: Knex) {}
@@ -65,17 +68,17 @@ export class EventStore {
       const j = lastOfMeter.get(e.meter_id);
       if (j === undefined || events[j]!.sequence < e.sequence) lastOfMeter.set(e.meter_id, i);
     });
-    const rows = events.map((e, i) => ({
-      meter_id: e.meter_id,
-      sequence: e.sequence,
-      type: e.type,
-      occurred_at: toDbTime(e.occurred_at),
-      origin: e.origin,
-      sync_run_id: e.sync_run_id,
-      meter_json: lastOfMeter.get(e.meter_id) === i || !sameState(e, events[lastOfMeter.get(e.meter_id)!]!) ? toDbJson(e.meter) : null,
-      changes_json: toDbJson(e.changes),
-    }));
-    for (let i = 0; i < rows.length; i += 100) await trx('meter_events').insert(rows.slice(i, i + 100));
+    const rows = events.map((e, i) => [
+      e.meter_id,
+      e.sequence,
+      e.type,
+      toDbTime(e.occurred_at),
+      e.origin,
+      e.sync_run_id,
+      lastOfMeter.get(e.meter_id) === i || !sameState(e, events[lastOfMeter.get(e.meter_id)!]!) ? toDbJson(e.meter) : null,
+      toDbJson(e.changes),
+    ]);
+    await insertRows(trx, EVENTS_INSERT, rows);
     // Re-select: MySQL has no RETURNING, and multi-row inserts report only the first id there.
     const ids = new Map<string, number>();
     const byMeter = [...new Set(events.map((e) => e.meter_id))];

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { dialectOf, fromDbBool, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbTime, toDbTimeOrNull } from '../db/dialect';
 import type { GroupAssignment, Meter, MeterRaw } from '../domain/meter';
 import { AppError } from '../errors';
+import { insertRows, type BulkInsert } from '../db/bulk';
 
 /** A meter as stored: Leap's raw parts (the normalized meter is derived from them) and bookkeeping. */
 export interface StoredMeter {
@@ -132,32 +133,9 @@ function withParts(head: StoredMeter, parts: RawTexts): StoredMeter {
   };
 }
 
-function columnsOf(w: MeterWrite): Record<string, unknown> {
-  const m = w.meter;
-  return {
-    source: m.source,
-    partner_reference: m.partner_reference,
-    transmission_region: m.transmission_region,
-    meter_type: m.meter_type,
-    customer_classification: m.customer_classification,
-    utility_name: m.utility_name,
-    customer_group: m.customer_group,
-    enrollment_status: m.enrollment?.status ?? null,
-    participation_preference: m.enrollment?.participation_preference ?? null,
-    partner_action_required: toDbBool(m.enrollment?.partner_action_required ?? false),
-    is_archived: toDbBool(m.is_archived),
-    leap_created_at: toDbTimeOrNull(m.created_at && !Number.isNaN(Date.parse(m.created_at)) ? m.created_at : null),
-    leap_updated_at: w.leapUpdatedAt,
-    details_hash: w.detailsHash,
-    enrollment_hash: w.enrollmentHash,
-    content_hash: w.contentHash,
-    sequence: w.sequence,
-    missing_since: toDbTimeOrNull(w.missingSince),
-  };
-}
-
-/** Everything a re-read may change; first_seen_at stays as it was. */
-const UPSERT_COLUMNS = [
+/** The meters columns a write sets, in the order `meterValues` gives them. */
+const METER_COLUMNS = [
+  'meter_id',
   'source',
   'partner_reference',
   'transmission_region',
@@ -176,22 +154,52 @@ const UPSERT_COLUMNS = [
   'content_hash',
   'sequence',
   'missing_since',
+  'first_seen_at',
   'last_seen_at',
   'last_changed_at',
-];
+] as const;
 
-function assignmentRows(meterId: string, groups: GroupAssignment[]): Record<string, unknown>[] {
-  return groups.map((g) => ({
-    meter_id: meterId,
-    assignment_key: g.key,
-    market_group_id: g.market_group_id,
-    market_group_name: g.market_group_name,
-    trade_date: g.trade_date,
-    program_identifier: g.program_identifier,
-    delivery_period: g.delivery_period,
-    starts_at: safeTime(g.starts_at),
-    ends_at: safeTime(g.ends_at),
-  }));
+function meterValues(w: MeterWrite, at: string, lastChangedAt: string): unknown[] {
+  const m = w.meter;
+  return [
+    m.meter_id,
+    m.source,
+    m.partner_reference,
+    m.transmission_region,
+    m.meter_type,
+    m.customer_classification,
+    m.utility_name,
+    m.customer_group,
+    m.enrollment?.status ?? null,
+    m.enrollment?.participation_preference ?? null,
+    toDbBool(m.enrollment?.partner_action_required ?? false),
+    toDbBool(m.is_archived),
+    toDbTimeOrNull(m.created_at && !Number.isNaN(Date.parse(m.created_at)) ? m.created_at : null),
+    w.leapUpdatedAt,
+    w.detailsHash,
+    w.enrollmentHash,
+    w.contentHash,
+    w.sequence,
+    toDbTimeOrNull(w.missingSince),
+    at,
+    at,
+    lastChangedAt,
+  ];
+}
+
+/** Everything a re-read may change; first_seen_at stays as it was. */
+const UPSERT_COLUMNS = METER_COLUMNS.filter((c) => c !== 'meter_id' && c !== 'first_seen_at');
+
+const METERS_INSERT: BulkInsert = { table: 'meters', columns: METER_COLUMNS };
+const METERS_UPSERT: BulkInsert = { table: 'meters', columns: METER_COLUMNS, conflict: { keys: ['meter_id'], merge: UPSERT_COLUMNS } };
+const RAW_PARTS_UPSERT: BulkInsert = { table: 'meter_raw_parts', columns: ['meter_id', 'part', 'json'], conflict: { keys: ['meter_id', 'part'], merge: ['json'] } };
+const ASSIGNMENTS_INSERT: BulkInsert = {
+  table: 'meter_group_assignments',
+  columns: ['meter_id', 'assignment_key', 'market_group_id', 'market_group_name', 'trade_date', 'program_identifier', 'delivery_period', 'starts_at', 'ends_at'],
+};
+
+function assignmentRows(meterId: string, groups: GroupAssignment[]): unknown[][] {
+  return groups.map((g) => [meterId, g.key, g.market_group_id, g.market_group_name, g.trade_date, g.program_identifier, g.delivery_period, safeTime(g.starts_at), safeTime(g.ends_at)]);
 }
 
 function safeTime(iso: string | null): string | null {
@@ -252,46 +260,40 @@ export class MeterStore {
     const at = toDbTime(now);
     const inserts = writes.filter((w) => w.expectedSequence === null);
     const updates = writes.filter((w) => w.expectedSequence !== null);
-    for (const part of chunks(inserts, 100)) {
-      try {
-        await trx('meters').insert(
-          part.map((w) => ({ meter_id: w.meter.meter_id, ...columnsOf(w), first_seen_at: at, last_seen_at: at, last_changed_at: at })),
-        );
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new ConcurrentMeterChangeError(part[0]!.meter.meter_id);
-        throw err;
-      }
+    try {
+      await insertRows(trx, METERS_INSERT, inserts.map((w) => meterValues(w, at, at)));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConcurrentMeterChangeError(inserts[0]!.meter.meter_id);
+      throw err;
     }
     // Existing rows were read in this transaction with getHeads, locked on MySQL (FOR UPDATE) and
-    // serialized on SQLite, so nobody changed them since: one multi-row upsert per chunk writes them.
-    for (const part of chunks(updates, 100)) {
-      const rows = part.map((w) => ({
-        meter_id: w.meter.meter_id,
-        ...columnsOf(w),
-        first_seen_at: at,
-        last_seen_at: at,
-        last_changed_at: w.changed || !w.previousChangedAt ? at : toDbTime(w.previousChangedAt),
-      }));
-      await trx('meters').insert(rows).onConflict('meter_id').merge(UPSERT_COLUMNS);
-    }
-    const upserts: { meter_id: string; part: RawPart; json: string }[] = [];
+    // serialized on SQLite, so nobody changed them since: multi-row upserts write them.
+    await insertRows(
+      trx,
+      METERS_UPSERT,
+      updates.map((w) => meterValues(w, at, w.changed || !w.previousChangedAt ? at : toDbTime(w.previousChangedAt))),
+    );
+    const upserts: unknown[][] = [];
     const deletes = new Map<RawPart, string[]>(RAW_PARTS.map((p) => [p, []]));
     for (const w of writes) {
       for (const p of RAW_PARTS) {
         const json = w.rawParts[p];
         if (json === undefined) continue;
         if (json === null) deletes.get(p)!.push(w.meter.meter_id);
-        else upserts.push({ meter_id: w.meter.meter_id, part: p, json });
+        else upserts.push([w.meter.meter_id, p, json]);
       }
     }
     for (const [p, ids] of deletes) for (const part of chunks(ids, 500)) await trx('meter_raw_parts').where({ part: p }).whereIn('meter_id', part).del();
-    for (const part of chunks(upserts, 100)) await trx('meter_raw_parts').insert(part).onConflict(['meter_id', 'part']).merge(['json']);
+    await insertRows(trx, RAW_PARTS_UPSERT, upserts);
     const changedIds = new Set(writes.filter((w) => w.changed || w.expectedSequence === null).map((w) => w.meter.meter_id));
     for (const part of chunks(updates.filter((w) => w.changed).map((w) => w.meter.meter_id), 500)) {
       await trx('meter_group_assignments').whereIn('meter_id', part).del();
     }
-    const rows = writes.filter((w) => changedIds.has(w.meter.meter_id)).flatMap((w) => assignmentRows(w.meter.meter_id, w.meter.group_assignments));
-    for (const part of chunks(rows)) await trx('meter_group_assignments').insert(part);
+    await insertRows(
+      trx,
+      ASSIGNMENTS_INSERT,
+      writes.filter((w) => changedIds.has(w.meter.meter_id)).flatMap((w) => assignmentRows(w.meter.meter_id, w.meter.group_assignments)),
+    );
   }
 
   /** Meters read again without any change: only `last_seen_at` moves. */

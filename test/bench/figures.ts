@@ -39,8 +39,8 @@ export function receiverState(port: number, method: 'GET' | 'DELETE'): Promise<R
  * With `--profile FILE`, a CPU profile of `work` (the measured phase alone, not the set-up around it)
  * is written to FILE, for Chrome DevTools or `speedscope`. Without it, `work` just runs.
  */
-export async function profiled<T>(work: () => Promise<T>): Promise<T> {
-  const file = argString('profile', '');
+export async function profiled<T>(work: () => Promise<T>, to?: string): Promise<T> {
+  const file = to ?? argString('profile', '');
   if (!file) return work();
   const { Session } = await import('node:inspector/promises');
   const session = new Session();

@@ -161,8 +161,8 @@ for (const engine of testEngines()) {
 
     it('a live holder keeps renewing its lease: a newcomer let go more than one TTL after the holder started is still refused', async () => {
       const db = await freshDb();
-      // Slow pages: the holder's run lasts several lease TTLs.
-      sim.simulator.setFaults({ latency: 1, latencyMs: 150 });
+      // Slow pages: the holder's run lasts several lease TTLs (its requests overlap, two pages ahead).
+      sim.simulator.setFaults({ latency: 1, latencyMs: 400 });
       try {
         const newcomer = child(db);
         let late!: () => void;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { insertRows, type BulkInsert } from '../../src/db/bulk';
 import { fromDbBool, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime } from '../../src/db/dialect';
 import { parseDatabaseUrl } from '../../src/db/knex';
 import { migrateDown, migrateLatest, migrateRollback, migrationStatus } from '../../src/db/migrate';
@@ -193,5 +195,77 @@ describe('prepared statements on SQLite', () => {
       { id: 1, name: 'one', colour: null },
       { id: 2, name: 'two', colour: 'red' },
     ]);
+  });
+});
+
+for (const engine of testEngines()) {
+  describe(`bulk inserts (${engine})`, () => {
+    let db: TestDb;
+    before(async () => {
+      db = await createTestDb(engine, { migrate: false });
+      await db.knex.schema.createTable('bulk_rows', (t) => {
+        t.string('id', 16).primary();
+        t.string('name', 32);
+        t.integer('n');
+        t.string('note', 32);
+      });
+    });
+    after(() => db.destroy());
+
+    it('insert many rows over several statements, upsert only the merged columns, and store undefined as NULL', async () => {
+      const spec: BulkInsert = { table: 'bulk_rows', columns: ['id', 'name', 'n', 'note'], chunk: 7 };
+      await insertRows(db.knex, spec, Array.from({ length: 30 }, (_, i) => [`r${String(i).padStart(2, '0')}`, `name ${i}`, i, i % 2 ? undefined : 'even']));
+      const rows = (await db.knex('bulk_rows').select('*').orderBy('id')) as { id: string; name: string; n: number; note: string | null }[];
+      assert.equal(rows.length, 30);
+      assert.deepEqual(rows[3], { id: 'r03', name: 'name 3', n: 3, note: null });
+      assert.deepEqual(rows[4], { id: 'r04', name: 'name 4', n: 4, note: 'even' });
+
+      const upsert: BulkInsert = { table: 'bulk_rows', columns: ['id', 'name', 'n', 'note'], conflict: { keys: ['id'], merge: ['n'] } };
+      await insertRows(db.knex, upsert, [
+        ['r04', 'ignored', 40, 'ignored'],
+        ['r99', 'new', 99, null],
+      ]);
+      assert.deepEqual(await db.knex('bulk_rows').where({ id: 'r04' }).first(), { id: 'r04', name: 'name 4', n: 40, note: 'even' });
+      assert.deepEqual(await db.knex('bulk_rows').where({ id: 'r99' }).first(), { id: 'r99', name: 'new', n: 99, note: null });
+      const skip: BulkInsert = { table: 'bulk_rows', columns: ['id', 'name', 'n', 'note'], conflict: { keys: ['id'], merge: [] } };
+      await insertRows(db.knex, skip, [
+        ['r05', 'ignored', 50, 'ignored'],
+        ['r97', 'kept', 97, null],
+      ]);
+      assert.deepEqual(await db.knex('bulk_rows').where({ id: 'r05' }).first(), { id: 'r05', name: 'name 5', n: 5, note: null }, 'the stored row stays');
+      assert.deepEqual(await db.knex('bulk_rows').where({ id: 'r97' }).first(), { id: 'r97', name: 'kept', n: 97, note: null });
+      await assert.rejects(insertRows(db.knex, spec, [['r98', 'short']]), /bulk_rows: a row has 2 values for 4 columns/);
+      await assert.rejects(insertRows(db.knex, spec, [['r00', 'again', 0, null]]), (err: unknown) => isUniqueViolation(err));
+    });
+  });
+}
+
+describe('SQLite write-ahead log', () => {
+  let db: TestDb;
+  before(async () => {
+    db = await createTestDb('sqlite', { migrate: false });
+  });
+  after(() => db.destroy());
+
+  it('uses 8 KB pages and is copied back into the database file by the checkpointer, not by a commit', async () => {
+    const pragma = async (sql: string) => ((await db.knex.raw(`PRAGMA ${sql}`)) as Record<string, unknown>[])[0];
+    assert.deepEqual(await pragma('page_size'), { page_size: 8192 });
+    assert.deepEqual(await pragma('journal_mode'), { journal_mode: 'wal' });
+    // SQLite itself would copy the log back only past 16,000 pages (128 MB).
+    assert.deepEqual(await pragma('wal_autocheckpoint'), { wal_autocheckpoint: 16000 });
+    await db.knex.schema.createTable('wal_rows', (t) => {
+      t.integer('id').primary();
+      t.text('body');
+    });
+    const file = parseDatabaseUrl(db.url).filename!;
+    const before = statSync(file).size;
+    await db.knex.transaction(async (trx) => {
+      for (let i = 0; i < 40; i++) await insertRows(trx, { table: 'wal_rows', columns: ['id', 'body'] }, Array.from({ length: 25 }, (_, j) => [i * 25 + j, 'x'.repeat(4000)]));
+    });
+    // Four megabytes committed: the database file grows only as the log is copied into it.
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 4_000_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(statSync(file).size >= before + 4_000_000, `database file ${statSync(file).size} bytes, was ${before}`);
+    assert.equal(((await db.knex('wal_rows').count({ n: '*' })) as { n: number }[])[0]!.n, 1000);
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { LeapUnavailableError } from '../../src/clients/leap-errors';
 import { toDbTime } from '../../src/db/dialect';
+import type { LeapSearchFilter } from '../../src/domain/leap-types';
+import { canonicalInstant } from '../../src/domain/timestamps';
 import type { MeterEvent } from '../../src/domain/events';
 import { SyncBusyError } from '../../src/services/sync-service';
 import { testEngines } from '../helpers/db';
@@ -236,6 +238,52 @@ for (const engine of testEngines()) {
         const { events } = await h.pass();
         assert.ok(events.some((e) => e.type === 'meter.details.updated'));
       });
+
+      if (apiVersion === 'v2')
+        it("a whole-portfolio walk reads each details page with its meters' enrollments and leaves both cursors as two walks would", async () => {
+          const p = await syncHarness(engine, { apiVersion, meters: 120, seed: 11 });
+          try {
+            const searches: LeapSearchFilter[] = [];
+            const leap = p.composed.leap;
+            const search = leap.searchEnrollments.bind(leap);
+            leap.searchEnrollments = (filter, opts) => {
+              searches.push(filter);
+              return search(filter, opts);
+            };
+            const { result, events } = await p.pass();
+            assert.equal(result.pages, 3, '120 meters, 50 a page: three details pages and nothing else counted as a page');
+            assert.equal(searches.length, 3, 'one enrollment search a details page');
+            const named = searches.flatMap((f) => f.meter_ids ?? []);
+            assert.ok(searches.every((f) => f.last_modified_date_time === undefined && f.meter_ids!.length <= 50));
+            assert.deepEqual([...new Set(named)].sort(), p.sim.simulator.meterIds({}).sort(), 'every meter, once');
+            assert.equal(events.filter((e) => e.type === 'meter.created').length, 120);
+            assert.deepEqual(await p.composed.stores.meters.incomplete(10), [], 'every meter read whole');
+            // The cursors are the newest time of each part, as walking each stream would have left them.
+            const newest = async (part: string) => {
+              const rows = (await p.db.knex('meter_raw_parts').select('json').where({ part })) as { json: string }[];
+              return rows.map((r) => canonicalInstant((JSON.parse(String(r.json)) as { audit: { updated_at: string } }).audit.updated_at)!).sort().at(-1);
+            };
+            assert.equal(result.cursors['v2:details'], await newest('details'));
+            assert.equal(result.cursors['v2:enrollments'], await newest('enrollment'));
+            assert.deepEqual(await p.composed.stores.state.all().then((all) => all.filter((st) => st.runId !== null)), [], 'no position left behind');
+
+            // A full reconcile walks the same way and finds nothing new.
+            searches.length = 0;
+            const full = await p.pass({ kind: 'full' });
+            assert.equal(full.events.length, 0);
+            assert.equal(searches.length, 3);
+            assert.deepEqual(full.result.cursors, result.cursors);
+
+            // With cursors stored, an incremental pass searches each stream by time, not by meter.
+            p.sim.simulator.activate(p.sim.simulator.meterIds({ status: 'ELIGIBLE', limit: 1 })[0]!);
+            searches.length = 0;
+            const next = await p.pass();
+            assert.ok(searches.length >= 1 && searches.every((f) => f.meter_ids === undefined && typeof f.last_modified_date_time === 'string'), JSON.stringify(searches));
+            assert.ok(next.events.some((e) => e.type === 'meter.enrollment.activated'), explain(next.events));
+          } finally {
+            await p.close();
+          }
+        });
 
       if (apiVersion === 'v2')
         it('a meter whose enrollment never came in a search is completed with a GET, then announced once', async () => {

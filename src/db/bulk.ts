@@ -1,0 +1,62 @@
+import type { Knex } from 'knex';
+import { dialectOf } from './dialect';
+
+/**
+ * Multi-row inserts (and upserts) for the write paths that run once per meter or per delivery.
+ * knex's query builder compiles every insert from objects (keys sorted, every value wrapped,
+ * identifiers escaped again) and that compilation cost as much as SQLite's work; here the SQL text
+ * is built once per table, column list, row count and dialect, and reused with new bindings.
+ * Identifiers are the store's own constants, never input.
+ */
+export interface BulkInsert {
+  table: string;
+  columns: readonly string[];
+  /**
+   * On a duplicate of these key columns: overwrite the `merge` columns (an upsert), or, with
+   * `merge` empty, keep the stored row and skip the new one. Without it a duplicate is an error.
+   */
+  conflict?: { keys: readonly string[]; merge: readonly string[] };
+  /** Rows per statement (default 200; SQLite and MySQL both take far more bindings than that needs). */
+  chunk?: number;
+}
+
+const sqlCache = new Map<string, string>();
+const CACHE_LIMIT = 256;
+
+function sqlFor(dialect: 'sqlite' | 'mysql', spec: BulkInsert, rows: number): string {
+  const key = `${dialect}|${spec.table}|${spec.columns.join(',')}|${spec.conflict ? `${spec.conflict.keys.join(',')}>${spec.conflict.merge.join(',')}` : ''}|${rows}`;
+  let sql = sqlCache.get(key);
+  if (sql !== undefined) return sql;
+  const row = `(${spec.columns.map(() => '?').join(', ')})`;
+  sql = `insert into \`${spec.table}\` (${spec.columns.map((c) => `\`${c}\``).join(', ')}) values ${Array.from({ length: rows }, () => row).join(', ')}`;
+  if (spec.conflict) {
+    const { keys, merge } = spec.conflict;
+    const target = keys.map((k) => `\`${k}\``).join(', ');
+    if (dialect === 'sqlite') sql += merge.length ? ` on conflict (${target}) do update set ${merge.map((c) => `\`${c}\` = excluded.\`${c}\``).join(', ')}` : ` on conflict (${target}) do nothing`;
+    // MySQL: a no-op update skips the duplicate (INSERT IGNORE would also swallow other errors).
+    else sql += ` on duplicate key update ${(merge.length ? merge : keys.slice(0, 1)).map((c) => (merge.length ? `\`${c}\` = values(\`${c}\`)` : `\`${c}\` = \`${c}\``)).join(', ')}`;
+  }
+  if (sqlCache.size >= CACHE_LIMIT) sqlCache.delete(sqlCache.keys().next().value!);
+  sqlCache.set(key, sql);
+  return sql;
+}
+
+/** Insert `rows` (values in `spec.columns` order), a chunk per statement. */
+export async function insertRows(db: Knex | Knex.Transaction, spec: BulkInsert, rows: readonly (readonly unknown[])[]): Promise<void> {
+  if (!rows.length) return;
+  const dialect = dialectOf(db as Knex);
+  const width = spec.columns.length;
+  const size = spec.chunk ?? 200;
+  for (let start = 0; start < rows.length; start += size) {
+    const end = Math.min(rows.length, start + size);
+    const bindings: unknown[] = new Array((end - start) * width);
+    let at = 0;
+    for (let i = start; i < end; i++) {
+      const row = rows[i]!;
+      if (row.length !== width) throw new Error(`${spec.table}: a row has ${row.length} values for ${width} columns`);
+      // undefined is not a value SQL knows; knex would send DEFAULT, the stores mean NULL.
+      for (let j = 0; j < width; j++) bindings[at++] = row[j] === undefined ? null : row[j];
+    }
+    await db.raw(sqlFor(dialect, spec, end - start), bindings as Knex.RawBinding[]);
+  }
+}

@@ -1,0 +1,76 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Copies SQLite's write-ahead log back into the database file from a worker thread, so the
+ * connector's own connection never does it inside a commit. Left to SQLite, the commit that
+ * crosses `wal_autocheckpoint` copies and fsyncs tens of megabytes while every request, timer and
+ * delivery of the process waits (a third of a first sync's database time).
+ *
+ * The worker opens its own connection and keeps running PASSIVE checkpoints right behind the
+ * writer: each copies what is committed without taking the write lock, so writers go on; once the
+ * log is fully copied, the next writer starts it again from the beginning. The main connection
+ * keeps a higher `wal_autocheckpoint` as a backstop should this worker fall behind.
+ */
+export interface Checkpointer {
+  stop(): void;
+}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.filename, { fileMustExist: true });
+db.pragma('busy_timeout = 1000');
+let timer = null;
+let delay = workerData.minIntervalMs;
+function tick() {
+  let copied = 0;
+  try {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    copied = r.checkpointed > 0 && r.log > 0 ? r.checkpointed : 0;
+  } catch (err) {
+    parentPort.postMessage({ error: String((err && err.message) || err) });
+  }
+  // Right behind the writer while it writes; backing off to a check a second when it is quiet.
+  delay = copied > 0 ? workerData.minIntervalMs : Math.min(workerData.maxIntervalMs, delay * 2);
+  timer = setTimeout(tick, delay);
+}
+timer = setTimeout(tick, delay);
+parentPort.on('message', (m) => {
+  if (m === 'stop') { clearTimeout(timer); db.close(); process.exit(0); }
+});
+`;
+
+export interface CheckpointerOptions {
+  filename: string;
+  /** How often to checkpoint while the log grows, and at most how long to wait while it does not. */
+  minIntervalMs?: number;
+  maxIntervalMs?: number;
+  onError?: (message: string) => void;
+}
+
+export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      driver: require.resolve('better-sqlite3'),
+      filename: opts.filename,
+      minIntervalMs: opts.minIntervalMs ?? 20,
+      maxIntervalMs: opts.maxIntervalMs ?? 1000,
+    },
+  });
+  // A connector that is otherwise done must not be kept alive by its checkpointer.
+  worker.unref();
+  worker.on('message', (m: { error?: string }) => {
+    if (m.error) opts.onError?.(m.error);
+  });
+  // A checkpointer that cannot run leaves checkpoints to SQLite's own (wal_autocheckpoint).
+  worker.on('error', (err) => opts.onError?.(err.message));
+  let stopped = false;
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      worker.postMessage('stop');
+    },
+  };
+}
