@@ -69,6 +69,13 @@ export class DeliveryWorker {
   private flushing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private lastReap = 0;
+  /**
+   * Moves whenever what a claim can find may have changed: results written, new work committed
+   * (notify), time passed (a poll). `starved` holds, per destination, the generation in which a
+   * claim came back short.
+   */
+  private generation = 0;
+  private readonly starved = new Map<string, number>();
   /** A cycle is between claiming and dispatching: its deliveries are in neither the DB queue nor `sends`. */
   private cycling = false;
   readonly counters: WorkerCounters = { sent: 0, delivered: 0, retried: 0, dead: 0, throttled: 0, pausedDestinations: 0, resumedDestinations: 0 };
@@ -105,6 +112,12 @@ export class DeliveryWorker {
 
   /** New work was committed: look now rather than at the next poll. */
   notify(): void {
+    this.generation += 1;
+    this.poke();
+  }
+
+  /** Room was freed: run a cycle now (claims that came back short wait for `generation` to move). */
+  private poke(): void {
     this.woken = true;
     this.wake?.();
   }
@@ -145,7 +158,11 @@ export class DeliveryWorker {
       if (!this.running) break;
       if (!worked && !this.woken) {
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.deps.settings.pollMs);
+          const t = setTimeout(() => {
+            // Time passed: retries fell due, and other processes may have written results.
+            this.generation += 1;
+            resolve();
+          }, this.deps.settings.pollMs);
           this.wake = () => {
             clearTimeout(t);
             resolve();
@@ -192,7 +209,12 @@ export class DeliveryWorker {
       const free = cap - inflight;
       // Claim in batches: a query per freed slot would cost more than the sends themselves.
       if (free <= 0 || (inflight > 0 && free < Math.ceil(cap / 4))) continue;
+      // The last claim found less than it asked for (the rest wait behind their meters' earlier
+      // deliveries, or are not due): asking again before anything changed would find the same.
+      if (this.starved.get(d.name) === this.generation) continue;
       const claimed = await this.deps.deliveries.claimDue(d.name, this.deps.owner, free, now, this.claimTtl(d));
+      if (claimed.length < free) this.starved.set(d.name, this.generation);
+      else this.starved.delete(d.name);
       for (const delivery of claimed) this.dispatch(d, delivery, delivery.lastTrigger);
       worked = worked || claimed.length > 0;
     }
@@ -249,7 +271,7 @@ export class DeliveryWorker {
         this.inflight.set(d.name, left);
         this.sends.delete(p);
         // Claim again once half the room is free, not after every single answer.
-        if (left <= this.capacity(d) / 2) this.notify();
+        if (left <= this.capacity(d) / 2) this.poke();
       });
     this.sends.add(p);
     this.counters.sent += 1;

@@ -90,6 +90,8 @@ export interface DeliveryHarnessOptions {
   clock?: 'manual' | 'system';
   /** The source of retry jitter (default Math.random). */
   random?: () => number;
+  /** delivery.poll_interval (default 50ms). */
+  pollInterval?: string;
 }
 
 export interface CliResult {
@@ -158,7 +160,7 @@ export async function deliveryHarness(engine: Engine, opts: DeliveryHarnessOptio
     '  page_size: 50',
     '  rate_limit: { requests_per_second: 1000, max_concurrent: 4 }',
     '  retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 50 }',
-    'delivery: { poll_interval: 50ms }',
+    `delivery: { poll_interval: ${opts.pollInterval ?? '50ms'} }`,
     YAML_KEYS,
   ].join('\n');
   const config = testConfig(yaml, { LEAP_API_KEY: SIM_KEY, LEAP_BASE_URL: sim.url });

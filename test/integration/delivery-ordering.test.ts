@@ -22,12 +22,13 @@ for (const engine of testEngines()) {
       await partner?.close();
     });
 
-    async function setUp(destinations: Record<string, Partial<DestinationSpec>>, meters: number): Promise<MeterEvent[]> {
+    async function setUp(destinations: Record<string, Partial<DestinationSpec>>, meters: number, opts: { pollInterval?: string } = {}): Promise<MeterEvent[]> {
       let clockNow = () => new Date();
       partner = await startMisbehavingReceiver({ secrets: [SECRET], now: () => clockNow() });
       h = await deliveryHarness(engine, {
         db: testDb(),
         meters,
+        ...opts,
         destinations: Object.fromEntries(Object.entries(destinations).map(([name, spec]) => [name, { url: `${partner.url}/${name}`, ...spec }])),
       });
       const clock = h.clock!;
@@ -117,6 +118,34 @@ for (const engine of testEngines()) {
       assert.equal(partner.requests.length, total);
       assert.equal(partner.rateLimited, 0);
       assert.ok((await h.deliveries()).every((d) => d.status === 'delivered'));
+    });
+
+    it('a claim that came back short is not asked again until results are written, work is queued or a poll passes', async () => {
+      // No poll within the test: only written results and new work may start another claim.
+      await setUp({ crm: { events: ['*'], concurrency: 4 } }, 30, { pollInterval: '10m' });
+      partner.setDefault({ kind: 'sleep', ms: 5 });
+      const store = h.composed.stores.deliveries;
+      const claimDue = store.claimDue.bind(store);
+      const claims: number[] = [];
+      store.claimDue = async (...args) => {
+        const got = await claimDue(...args);
+        claims.push(got.length);
+        return got;
+      };
+      const queued = (await h.deliveries('crm')).length;
+      assert.ok(queued > 40 && metersWith(await h.composed.stores.events.list({}, 10_000), 2).length > 5, 'meters with several events each');
+      h.start();
+      await until(async () => (await h.deliveries('crm')).every((d) => d.status === 'delivered'), 'everything delivered');
+      assert.equal(
+        claims.reduce((a, b) => a + b, 0),
+        queued,
+        'each delivery claimed once',
+      );
+      // Later events wait for their meter's earlier one to be written back: claiming on every freed
+      // slot would find nothing most of the time.
+      const empty = claims.filter((n) => n === 0).length;
+      assert.ok(empty <= 2, `${empty} of ${claims.length} claims found nothing: ${claims.join(' ')}`);
+      assertNeverAhead();
     });
 
     it('two connectors on one database send every delivery once, never the same one at the same time, and keep each meter in order', async () => {
