@@ -539,11 +539,22 @@ export class SyncService {
    * page can be too.
    */
   private async *withEnrollments(pages: AsyncGenerator<LeapPage<Record<string, unknown>>, void, undefined>, signal: AbortSignal): AsyncGenerator<PairedPage, void, undefined> {
+    let warned = false;
     const search = async (ids: string[]): Promise<Record<string, unknown>[]> => {
       const found: Record<string, unknown>[] = [];
       for (let i = 0; i < ids.length; i += ENROLLMENT_IDS_PER_SEARCH) {
-        for await (const page of this.deps.leap.searchEnrollments({ meter_ids: ids.slice(i, i + ENROLLMENT_IDS_PER_SEARCH) }, { signal })) {
-          found.push(...(page.items as unknown as Record<string, unknown>[]));
+        const asked = new Set(ids.slice(i, i + ENROLLMENT_IDS_PER_SEARCH));
+        for await (const page of this.deps.leap.searchEnrollments({ meter_ids: [...asked] }, { signal })) {
+          const items = page.items as unknown as Record<string, unknown>[];
+          const mine = items.filter((e) => asked.has(String(e.meter_id)));
+          found.push(...mine);
+          if (mine.length < items.length) {
+            // Leap answered meters it was not asked for (the filter ignored): paging on would walk
+            // every enrollment for each details page. Meters left without one are read with a GET.
+            if (!warned) this.log.warn('the enrollment search by meter_ids answered other meters; meters it did not answer are completed one by one', { unasked: items.length - mine.length });
+            warned = true;
+            break;
+          }
         }
       }
       return found;

@@ -286,6 +286,38 @@ for (const engine of testEngines()) {
         });
 
       if (apiVersion === 'v2')
+        it('an enrollment search that ignores meter_ids is not paged through: its meters are completed one by one, and the sync ends as usual', async () => {
+          const p = await syncHarness(engine, { apiVersion, meters: 60, seed: 12, pageSize: 20 });
+          try {
+            const leap = p.composed.leap;
+            const search = leap.searchEnrollments.bind(leap);
+            const pagesPerSearch: number[] = [];
+            // As a Leap that drops the filter would answer: every enrollment, page after page (three of them).
+            leap.searchEnrollments = (_filter, opts) => {
+              const at = pagesPerSearch.push(0) - 1;
+              const pages = search({}, opts);
+              return (async function* () {
+                for await (const page of pages) {
+                  pagesPerSearch[at]! += 1;
+                  yield page;
+                }
+              })();
+            };
+            const { result, events } = await p.pass();
+            assert.equal(pagesPerSearch.length, 3, 'one search a details page');
+            assert.ok(
+              pagesPerSearch.every((n) => n <= 2),
+              `each stopped at the first page holding meters it did not ask for, not walked to its end: ${pagesPerSearch.join(' ')}`,
+            );
+            assert.equal(events.filter((e) => e.type === 'meter.created').length, 60);
+            assert.deepEqual(await p.composed.stores.meters.incomplete(10), [], 'every meter read whole');
+            assert.ok(result.cursors['v2:enrollments']);
+          } finally {
+            await p.close();
+          }
+        });
+
+      if (apiVersion === 'v2')
         it('a meter whose enrollment never came in a search is completed with a GET, then announced once', async () => {
           const [x] = (await h.db.knex('meters').select('meter_id').where({ source: 'v2', is_archived: 0 }).whereNull('missing_since').orderBy('meter_id').limit(1)) as { meter_id: string }[];
           const id = x!.meter_id;
