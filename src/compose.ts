@@ -128,7 +128,13 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
   const clock = overrides.clock ?? systemClock;
   const owner = overrides.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const ownsDb = !overrides.db;
-  const db = overrides.db ?? createKnex(config.database.url, { poolMax: config.database.pool_max });
+  const log = logger;
+  const db =
+    overrides.db ??
+    createKnex(config.database.url, {
+      poolMax: config.database.pool_max,
+      onCheckpointError: (message) => log.warn('the SQLite checkpointer stopped; SQLite copies its log back by itself from 128 MB on', { err: message }),
+    });
   const database = new DatabaseStore(db);
   const stores = {
     meters: new MeterStore(db),

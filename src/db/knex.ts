@@ -75,6 +75,8 @@ function reusePreparedStatements(conn: SqliteConnection): void {
 
 export interface CreateKnexOptions {
   poolMax?: number;
+  /** Told when SQLite's background checkpointer cannot run (SQLite then checkpoints by itself). */
+  onCheckpointError?: (message: string) => void;
 }
 
 export function createKnex(url: string, opts: CreateKnexOptions = {}): Knex {
@@ -104,7 +106,7 @@ export function createKnex(url: string, opts: CreateKnexOptions = {}): Knex {
               conn.pragma('wal_autocheckpoint = 16000');
               // A log that grew during a burst is cut back to 64 MB when it next starts over.
               conn.pragma('journal_size_limit = 67108864');
-              const checkpointer = startCheckpointer({ filename: path.resolve(filename) });
+              const checkpointer = startCheckpointer({ filename: path.resolve(filename), onError: opts.onCheckpointError });
               const close = conn.close.bind(conn);
               conn.close = () => {
                 checkpointer.stop();

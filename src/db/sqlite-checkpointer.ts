@@ -18,8 +18,15 @@ export interface Checkpointer {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.filename, { fileMustExist: true });
-db.pragma('busy_timeout = 1000');
+let db;
+try {
+  db = new Database(workerData.filename, { fileMustExist: true });
+  db.pragma('busy_timeout = 1000');
+} catch (err) {
+  // Said here in words: an error thrown out of a worker reaches the parent without its message.
+  parentPort.postMessage({ error: String((err && err.message) || err), fatal: true });
+  process.exit(1);
+}
 let timer = null;
 let delay = workerData.minIntervalMs;
 function tick() {
@@ -60,11 +67,18 @@ export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
   });
   // A connector that is otherwise done must not be kept alive by its checkpointer.
   worker.unref();
+  // Said once: a checkpoint that fails keeps failing the same way every few milliseconds.
+  let told = false;
+  const tell = (message: string): void => {
+    if (told) return;
+    told = true;
+    opts.onError?.(message);
+  };
   worker.on('message', (m: { error?: string }) => {
-    if (m.error) opts.onError?.(m.error);
+    if (m.error) tell(m.error);
   });
   // A checkpointer that cannot run leaves checkpoints to SQLite's own (wal_autocheckpoint).
-  worker.on('error', (err) => opts.onError?.(err.message));
+  worker.on('error', (err: unknown) => tell(err instanceof Error ? err.message : `the checkpointer failed: ${JSON.stringify(err)}`));
   let stopped = false;
   return {
     stop() {

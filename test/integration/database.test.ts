@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { insertRows, type BulkInsert } from '../../src/db/bulk';
+import { startCheckpointer } from '../../src/db/sqlite-checkpointer';
 import { fromDbBool, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime } from '../../src/db/dialect';
 import { parseDatabaseUrl } from '../../src/db/knex';
 import { migrateDown, migrateLatest, migrateRollback, migrationStatus } from '../../src/db/migrate';
@@ -267,5 +268,23 @@ describe('SQLite write-ahead log', () => {
     while (statSync(file).size < before + 4_000_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
     assert.ok(statSync(file).size >= before + 4_000_000, `database file ${statSync(file).size} bytes, was ${before}`);
     assert.equal(((await db.knex('wal_rows').count({ n: '*' })) as { n: number }[])[0]!.n, 1000);
+  });
+
+  it('a checkpointer that cannot open its database says so once, and does not take the process down', async () => {
+    const problems: string[] = [];
+    const told = new Promise<void>((resolve) => {
+      const checkpointer = startCheckpointer({
+        filename: `${parseDatabaseUrl(db.url).filename!}.missing`,
+        onError: (message) => {
+          problems.push(message);
+          checkpointer.stop();
+          resolve();
+        },
+      });
+    });
+    await told;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /unable to open database file|does not exist/i);
   });
 });
