@@ -41,22 +41,35 @@ function sqlFor(dialect: 'sqlite' | 'mysql', spec: BulkInsert, rows: number): st
   return sql;
 }
 
-/** Insert `rows` (values in `spec.columns` order), a chunk per statement. */
+/**
+ * Text per statement, at most: MySQL refuses a statement larger than `max_allowed_packet` (16 MB
+ * by default on MariaDB); four million characters stay under it even at three bytes a character.
+ */
+const MAX_STATEMENT_CHARS = 4_000_000;
+
+/** Insert `rows` (values in `spec.columns` order), a chunk of rows (and of text) per statement. */
 export async function insertRows(db: Knex | Knex.Transaction, spec: BulkInsert, rows: readonly (readonly unknown[])[]): Promise<void> {
   if (!rows.length) return;
   const dialect = dialectOf(db as Knex);
   const width = spec.columns.length;
   const size = spec.chunk ?? 200;
-  for (let start = 0; start < rows.length; start += size) {
-    const end = Math.min(rows.length, start + size);
-    const bindings: unknown[] = new Array((end - start) * width);
-    let at = 0;
-    for (let i = start; i < end; i++) {
-      const row = rows[i]!;
+  let start = 0;
+  while (start < rows.length) {
+    const bindings: unknown[] = [];
+    let chars = 0;
+    let end = start;
+    while (end < rows.length && end - start < size && (end === start || chars < MAX_STATEMENT_CHARS)) {
+      const row = rows[end]!;
       if (row.length !== width) throw new Error(`${spec.table}: a row has ${row.length} values for ${width} columns`);
-      // undefined is not a value SQL knows; knex would send DEFAULT, the stores mean NULL.
-      for (let j = 0; j < width; j++) bindings[at++] = row[j] === undefined ? null : row[j];
+      for (let j = 0; j < width; j++) {
+        const v = row[j];
+        if (typeof v === 'string') chars += v.length;
+        // undefined is not a value SQL knows; knex would send DEFAULT, the stores mean NULL.
+        bindings.push(v === undefined ? null : v);
+      }
+      end += 1;
     }
     await db.raw(sqlFor(dialect, spec, end - start), bindings as Knex.RawBinding[]);
+    start = end;
   }
 }

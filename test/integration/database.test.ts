@@ -238,6 +238,29 @@ for (const engine of testEngines()) {
       await assert.rejects(insertRows(db.knex, spec, [['r98', 'short']]), /bulk_rows: a row has 2 values for 4 columns/);
       await assert.rejects(insertRows(db.knex, spec, [['r00', 'again', 0, null]]), (err: unknown) => isUniqueViolation(err));
     });
+
+    it('splits a batch of large rows into statements of at most four million characters', async () => {
+      await db.knex.schema.createTable('bulk_text', (t) => {
+        t.integer('id').primary();
+        t.text('body', 'mediumtext');
+      });
+      const statements: string[] = [];
+      const onQuery = (q: { sql: string }) => {
+        if (q.sql.startsWith('insert into `bulk_text`')) statements.push(q.sql);
+      };
+      db.knex.on('query', onQuery);
+      try {
+        await insertRows(db.knex, { table: 'bulk_text', columns: ['id', 'body'] }, Array.from({ length: 6 }, (_, i) => [i, String(i).repeat(1_000_000)]));
+      } finally {
+        db.knex.removeListener('query', onQuery);
+      }
+      assert.equal(statements.length, 2, 'four rows (4 million characters), then two');
+      const rows = (await db.knex('bulk_text').select('id', db.knex.raw('length(body) as n')).orderBy('id')) as { id: number; n: number }[];
+      assert.deepEqual(
+        rows.map((r) => [r.id, Number(r.n)]),
+        Array.from({ length: 6 }, (_, i) => [i, 1_000_000]),
+      );
+    });
   });
 }
 
