@@ -98,11 +98,12 @@ export function createKnex(url: string, opts: CreateKnexOptions = {}): Knex {
             // 8 KB pages for a new database (an existing one keeps its size): a meter's stored
             // parts and events are kilobytes each, and fewer, fuller pages are written per commit.
             conn.pragma('page_size = 8192');
-            if (filename !== ':memory:') conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = NORMAL');
             if (filename !== ':memory:') {
-              // The log is copied back by a worker thread past 16 MB; SQLite's own checkpoint, run
-              // inside a commit on this thread, only past 128 MB (16,000 pages), should it fall behind.
+              conn.pragma('journal_mode = WAL');
+              // The log is copied back by a worker thread right behind the writer; SQLite's own
+              // checkpoint, run inside a commit on this thread, only past 128 MB (16,000 pages),
+              // should that thread fall behind.
               conn.pragma('wal_autocheckpoint = 16000');
               // A log that grew during a burst is cut back to 64 MB when it next starts over.
               conn.pragma('journal_size_limit = 67108864');

@@ -9,6 +9,7 @@ import type { AttemptRecord, Delivery, DeliveryStore } from '../stores/delivery-
 import type { DestinationState, DestinationStateStore } from '../stores/destination-state-store';
 import type { Transactor } from '../stores/transaction';
 import type { DestinationSource, OutboundDestination } from '../domain/destination';
+import { groupBy } from '../domain/group-by';
 
 export interface DeliveryWorkerSettings {
   /** How often to look for due work when nothing woke the worker. */
@@ -334,12 +335,7 @@ export class DeliveryWorker {
       for (const name of new Set(batch.filter((b) => b.decision.pauseDestination).map((b) => b.destination))) {
         if (await this.deps.states.pause(name, 'gone', now, null, 0).catch(() => false)) this.paused(name, 'gone', 'the endpoint answered 410 Gone; resume it by hand once it is back');
       }
-      const byDest = new Map<string, Pending[]>();
-      for (const b of batch) {
-        const list = byDest.get(b.destination);
-        if (list) list.push(b);
-        else byDest.set(b.destination, [b]);
-      }
+      const byDest = groupBy(batch, (b) => b.destination);
       const states = new Map<string, DestinationState>();
       try {
         // Results and each destination's health in one transaction: one commit per batch.

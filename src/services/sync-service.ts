@@ -515,7 +515,7 @@ export class SyncService {
             if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 1, metersSeen: r.metersSeen, metersChanged: r.metersChanged, events: r.events.length });
           });
           Object.assign(position, next);
-          if (enrollments && nextEnrollments) Object.assign(enrollments, nextEnrollments);
+          if (nextEnrollments) Object.assign(enrollments!, nextEnrollments);
           onPage(result);
         }
         return;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { insertRows, type BulkInsert } from '../db/bulk';
 import { dialectOf, fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
 import type { AttemptTrigger, DeliveryStatus, ErrorClass, Outcome } from '../domain/delivery';
+import { groupBy } from '../domain/group-by';
 
 export interface Delivery {
   id: string;
@@ -204,7 +205,7 @@ export class DeliveryStore {
   constructor(private readonly db: Knex) {}
 
   /** Insert deliveries; one already queued for the same (destination, event) is skipped, never doubled. */
-  async insertMany(trx: Knex.Transaction, rows: readonly NewDelivery[]): Promise<number> {
+  async insertMany(trx: Knex.Transaction, rows: readonly NewDelivery[]): Promise<void> {
     await insertRows(
       trx,
       DELIVERIES_INSERT,
@@ -213,7 +214,6 @@ export class DeliveryStore {
         return [d.id, d.destination, d.eventId, d.meterId, d.sequence, d.eventType, d.status, d.body, d.recordHash, created, created, d.status === 'dead' ? created : null, d.deadReason ?? null, d.lastError ?? null];
       }),
     );
-    return rows.length;
   }
 
   /**
@@ -329,14 +329,7 @@ export class DeliveryStore {
     const delivered = records.filter((r) => r.next.status === 'delivered' && r.attempt.errorClass === null);
     const deliveredSet = new Set(delivered);
     const others = records.filter((r) => !deliveredSet.has(r));
-    const byStatus = new Map<string, AttemptRecord[]>();
-    for (const r of delivered) {
-      const key = `${r.claimedBy}|${r.attempt.statusCode}`;
-      const group = byStatus.get(key);
-      if (group) group.push(r);
-      else byStatus.set(key, [r]);
-    }
-    for (const group of byStatus.values()) {
+    for (const group of groupBy(delivered, (r) => `${r.claimedBy}|${r.attempt.statusCode}`).values()) {
       for (let i = 0; i < group.length; i += 500) {
         const part = group.slice(i, i + 500);
         written += await trx('deliveries')

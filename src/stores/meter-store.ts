@@ -206,8 +206,7 @@ function safeTime(iso: string | null): string | null {
   return iso && !Number.isNaN(Date.parse(iso)) ? toDbTime(iso) : null;
 }
 
-const CHUNK = 200;
-function chunks<T>(items: T[], size = CHUNK): T[][] {
+function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
