@@ -69,7 +69,35 @@ export async function insertRows(db: Knex | Knex.Transaction, spec: BulkInsert, 
       }
       end += 1;
     }
-    await db.raw(sqlFor(dialect, spec, end - start), bindings as Knex.RawBinding[]);
+    await execute(db, dialect, sqlFor(dialect, spec, end - start), bindings);
     start = end;
   }
+}
+
+interface SqliteStatement {
+  run(bindings: unknown[]): unknown;
+}
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+}
+interface MysqlConnection {
+  query(sql: string, bindings: unknown[], done: (err: Error | null) => void): void;
+}
+
+/**
+ * Run a write statement. Inside a transaction it goes straight to the transaction's connection:
+ * knex would otherwise scan the text for each of its thousands of placeholders and wrap the call
+ * in a chain of promises, for SQL that is already final.
+ */
+async function execute(db: Knex | Knex.Transaction, dialect: 'sqlite' | 'mysql', sql: string, bindings: unknown[]): Promise<void> {
+  if (!(db as Knex.Transaction).isTransaction) {
+    await db.raw(sql, bindings as Knex.RawBinding[]);
+    return;
+  }
+  const conn = (await (db.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as SqliteConnection | MysqlConnection;
+  if (dialect === 'sqlite') {
+    (conn as SqliteConnection).prepare(sql).run(bindings);
+    return;
+  }
+  await new Promise<void>((resolve, reject) => (conn as MysqlConnection).query(sql, bindings, (err) => (err ? reject(err) : resolve())));
 }
