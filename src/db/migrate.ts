@@ -55,6 +55,11 @@ export async function migrateRollback(db: Knex, all = false): Promise<string[]> 
   return rolledBack;
 }
 
+/** Apply the next pending migration only. */
+export async function migrateUp(db: Knex): Promise<void> {
+  await db.migrate.up(migratorConfig());
+}
+
 /** Undo the most recent migration only (whatever batch it ran in). */
 export async function migrateDown(db: Knex): Promise<void> {
   await db.migrate.down(migratorConfig());

@@ -588,11 +588,11 @@ export class SyncService {
         const heads = await this.deps.meters.getHeads([...byId.keys()], tx);
         // SQLite answers synchronously: give the pages being fetched a turn of the event loop.
         await turn();
-        const touched: string[] = [];
+        const touched: number[] = [];
         const toCompare: PartUpdate[] = [];
         for (const part of byId.values()) {
           const head = heads.get(part.meterId);
-          if (head && unchanged(part, head)) touched.push(part.meterId);
+          if (head && unchanged(part, head)) touched.push(head.ref);
           else toCompare.push(part);
         }
         // Heads read above (locked on MySQL) are completed with their raw parts; the meters rows are not read again.
@@ -600,9 +600,10 @@ export class SyncService {
         const writes: MeterWrite[] = [];
         const newEvents: NewMeterEvent[] = [];
         for (const part of toCompare) {
-          const outcome = this.compare(part, stored.get(part.meterId) ?? null);
+          const before = stored.get(part.meterId) ?? null;
+          const outcome = this.compare(part, before);
           if (!outcome) {
-            touched.push(part.meterId);
+            touched.push(before!.ref);
             continue;
           }
           writes.push(outcome.write);
@@ -610,7 +611,7 @@ export class SyncService {
           outcome.events.forEach((e, i) =>
             newEvents.push({
               meter_id: part.meterId,
-              sequence: outcome.write.expectedSequence === null ? i + 1 : outcome.write.expectedSequence + i + 1,
+              sequence: outcome.write.sequence - outcome.events.length + i + 1,
               type: e.type,
               occurred_at: now,
               origin: ctx.origin,
@@ -620,9 +621,9 @@ export class SyncService {
             }),
           );
         }
-        await this.deps.meters.write(tx, writes, now);
+        const refs = await this.deps.meters.write(tx, writes, now);
         await this.deps.meters.touch(tx, touched, now);
-        const ids = await this.deps.events.append(tx, newEvents);
+        const ids = await this.deps.events.append(tx, newEvents, refs);
         const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
         if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
         // Distinct meters: on v2 a meter read in the details search is read again in the enrollment search.
@@ -665,12 +666,12 @@ export class SyncService {
     return {
       write: {
         meter: after,
+        ref: stored?.ref ?? null,
         detailsHash,
         enrollmentHash,
         rawParts: changedParts(stored, v1, { details: d.json, enrollment: e.json }),
         contentHash: contentHash(detailsHash, enrollmentHash, false),
         leapUpdatedAt: after.updated_at ? canonicalInstant(leapUpdatedRaw(raw) ?? after.updated_at) : null,
-        expectedSequence: stored ? stored.sequence : null,
         previousChangedAt: stored?.lastChangedAt ?? null,
         sequence: seq + events.length,
         changed,
@@ -734,13 +735,13 @@ export class SyncService {
             const emit = !meter.is_archived && (s.raw.v1 !== null || (s.raw.details !== null && s.raw.enrollment !== null));
             writes.push({
               meter: archived,
+              ref: s.ref,
               detailsHash: s.detailsHash,
               enrollmentHash: s.enrollmentHash,
               // Keep the stored raw parts: a meter that comes back is compared against what it was.
               rawParts: {},
               contentHash: contentHash(s.detailsHash, s.enrollmentHash, true),
               leapUpdatedAt: s.leapUpdatedAt,
-              expectedSequence: s.sequence,
               previousChangedAt: s.lastChangedAt,
               sequence: s.sequence + (emit ? 1 : 0),
               changed: true,
@@ -758,8 +759,8 @@ export class SyncService {
                 changes: [{ path: 'is_archived', from: false, to: true }],
               });
           }
-          await this.deps.meters.write(tx, writes, now);
-          const ids = await this.deps.events.append(tx, newEvents);
+          const refs = await this.deps.meters.write(tx, writes, now);
+          const ids = await this.deps.events.append(tx, newEvents, refs);
           const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
           if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
           if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 0, metersSeen: 0, metersChanged: writes.length, events: events.length });

@@ -24,6 +24,7 @@ export interface EventFilter {
 
 interface EventRow {
   id: number | string;
+  meter_ref: number | string;
   meter_id: string;
   sequence: number | string;
   type: string;
@@ -53,15 +54,23 @@ function toEvent(row: EventRow): MeterEvent {
   };
 }
 
-const EVENTS_INSERT: BulkInsert = { table: 'meter_events', columns: ['meter_id', 'sequence', 'type', 'occurred_at', 'origin', 'sync_run_id', 'meter_json', 'changes_json'] };
+const EVENTS_INSERT: BulkInsert = { table: 'meter_events', columns: ['meter_ref', 'meter_id', 'sequence', 'type', 'occurred_at', 'origin', 'sync_run_id', 'meter_json', 'changes_json'] };
 
-/** meter_events: append-only; (meter_id, sequence) is unique, so no change is recorded twice. */
+/** The row numbers of the meters named by a filter (one at most), for a query on meter_events. */
+const refsOf = (db: Knex, meterId: string): Knex.QueryBuilder => db('meters').select('id').where('meter_id', meterId);
+
+/** meter_events: append-only; (meter, sequence) is unique, so no change is recorded twice. */
 export class EventStore {
   constructor(private readonly db: Knex) {}
 
-  /** Appends events and returns their ids, in the order given. */
-  async append(trx: Knex.Transaction, events: readonly NewMeterEvent[]): Promise<number[]> {
+  /** Appends events of the meters in `refs` (meter_id → row number) and returns their ids, in the order given. */
+  async append(trx: Knex.Transaction, events: readonly NewMeterEvent[], refs: ReadonlyMap<string, number>): Promise<number[]> {
     if (!events.length) return [];
+    const refOf = (meterId: string): number => {
+      const ref = refs.get(meterId);
+      if (ref === undefined) throw new Error(`an event of meter ${meterId}, which is not stored`);
+      return ref;
+    };
     // Events from one read of a meter share its state: only the last of them stores the snapshot.
     const lastOfMeter = new Map<string, number>();
     events.forEach((e, i) => {
@@ -69,6 +78,7 @@ export class EventStore {
       if (j === undefined || events[j]!.sequence < e.sequence) lastOfMeter.set(e.meter_id, i);
     });
     const rows = events.map((e, i) => [
+      refOf(e.meter_id),
       e.meter_id,
       e.sequence,
       e.type,
@@ -81,20 +91,21 @@ export class EventStore {
     await insertRows(trx, EVENTS_INSERT, rows);
     // Re-select: MySQL has no RETURNING, and multi-row inserts report only the first id there.
     const ids = new Map<string, number>();
-    const byMeter = [...new Set(events.map((e) => e.meter_id))];
+    const byMeter = [...new Set(events.map((e) => refOf(e.meter_id)))];
+    const from = Math.min(...events.map((e) => e.sequence));
     for (let i = 0; i < byMeter.length; i += 500) {
       const found = (await trx('meter_events')
-        .select('id', 'meter_id', 'sequence')
-        .whereIn('meter_id', byMeter.slice(i, i + 500))
-        .where('sequence', '>=', Math.min(...events.map((e) => e.sequence)))) as { id: number | string; meter_id: string; sequence: number | string }[];
-      for (const f of found) ids.set(`${f.meter_id}#${fromDbInt(f.sequence)}`, fromDbInt(f.id));
+        .select('id', 'meter_ref', 'sequence')
+        .whereIn('meter_ref', byMeter.slice(i, i + 500))
+        .where('sequence', '>=', from)) as { id: number | string; meter_ref: number | string; sequence: number | string }[];
+      for (const f of found) ids.set(`${fromDbInt(f.meter_ref)}#${fromDbInt(f.sequence)}`, fromDbInt(f.id));
     }
-    return events.map((e) => ids.get(`${e.meter_id}#${e.sequence}`)!);
+    return events.map((e) => ids.get(`${refOf(e.meter_id)}#${e.sequence}`)!);
   }
 
   async list(filter: EventFilter, limit: number): Promise<MeterEvent[]> {
     const q = this.db('meter_events').select('*');
-    if (filter.meterId !== undefined) q.where('meter_id', filter.meterId);
+    if (filter.meterId !== undefined) q.whereIn('meter_ref', refsOf(this.db, filter.meterId));
     if (filter.type !== undefined) q.where('type', filter.type);
     if (filter.syncRunId !== undefined) q.where('sync_run_id', filter.syncRunId);
     if (filter.afterId !== undefined) q.where('id', '>', filter.afterId);
@@ -113,7 +124,7 @@ export class EventStore {
       if (row.meter_json !== null) continue;
       const later = (await this.db('meter_events')
         .select('meter_json')
-        .where({ meter_id: row.meter_id })
+        .where({ meter_ref: row.meter_ref })
         .where('sequence', '>', row.sequence)
         .whereNotNull('meter_json')
         .orderBy('sequence')
@@ -125,7 +136,7 @@ export class EventStore {
 
   async count(filter: EventFilter = {}): Promise<number> {
     const q = this.db('meter_events');
-    if (filter.meterId !== undefined) q.where('meter_id', filter.meterId);
+    if (filter.meterId !== undefined) q.whereIn('meter_ref', refsOf(this.db, filter.meterId));
     if (filter.syncRunId !== undefined) q.where('sync_run_id', filter.syncRunId);
     const rows = (await q.count({ n: '*' })) as { n: number | string }[];
     return fromDbInt(rows[0]?.n);

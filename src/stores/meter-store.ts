@@ -7,6 +7,8 @@ import { insertRows, type BulkInsert } from '../db/bulk';
 /** A meter as stored: Leap's raw parts (the normalized meter is derived from them) and bookkeeping. */
 export interface StoredMeter {
   meterId: string;
+  /** The meter's row number: its raw parts and assignments are stored under it. */
+  ref: number;
   source: 'v1' | 'v2';
   raw: MeterRaw;
   /** The raw parts' JSON text as stored (v1: in `details`), so an unchanged part is not serialized again. */
@@ -26,6 +28,8 @@ export interface StoredMeter {
 
 export interface MeterWrite {
   meter: Meter;
+  /** The stored meter's row number; null for a meter not stored yet. */
+  ref: number | null;
   detailsHash: string | null;
   enrollmentHash: string | null;
   /**
@@ -35,8 +39,6 @@ export interface MeterWrite {
   rawParts: Partial<Record<RawPart, string | null>>;
   contentHash: string;
   leapUpdatedAt: string | null;
-  /** The sequence read before the change; null for a meter not stored yet (then inserting is the guard). */
-  expectedSequence: number | null;
   /** When the meter last changed, kept when this write changes nothing a partner sees. */
   previousChangedAt: Date | null;
   sequence: number;
@@ -67,6 +69,7 @@ export type RawPart = 'details' | 'enrollment';
 const RAW_PARTS: readonly RawPart[] = ['details', 'enrollment'];
 
 interface MeterRow {
+  id: number | string;
   meter_id: string;
   source: string;
   details_hash: string | null;
@@ -82,6 +85,7 @@ interface MeterRow {
 }
 
 const COLUMNS = [
+  'id',
   'meter_id',
   'source',
   'details_hash',
@@ -108,6 +112,7 @@ const NO_PARTS: RawTexts = { details: null, enrollment: null };
 function toHead(row: MeterRow): StoredMeter {
   return {
     meterId: row.meter_id,
+    ref: fromDbInt(row.id),
     source: row.source === 'v1' ? 'v1' : 'v2',
     raw: { details: null, enrollment: null, v1: null },
     rawText: { ...NO_PARTS },
@@ -192,14 +197,14 @@ const UPSERT_COLUMNS = METER_COLUMNS.filter((c) => c !== 'meter_id' && c !== 'fi
 
 const METERS_INSERT: BulkInsert = { table: 'meters', columns: METER_COLUMNS };
 const METERS_UPSERT: BulkInsert = { table: 'meters', columns: METER_COLUMNS, conflict: { keys: ['meter_id'], merge: UPSERT_COLUMNS } };
-const RAW_PARTS_UPSERT: BulkInsert = { table: 'meter_raw_parts', columns: ['meter_id', 'part', 'json'], conflict: { keys: ['meter_id', 'part'], merge: ['json'] } };
+const RAW_PARTS_UPSERT: BulkInsert = { table: 'meter_raw_parts', columns: ['meter_ref', 'part', 'json'], conflict: { keys: ['meter_ref', 'part'], merge: ['json'] } };
 const ASSIGNMENTS_INSERT: BulkInsert = {
   table: 'meter_group_assignments',
-  columns: ['meter_id', 'assignment_key', 'market_group_id', 'market_group_name', 'trade_date', 'program_identifier', 'delivery_period', 'starts_at', 'ends_at'],
+  columns: ['meter_ref', 'assignment_key', 'market_group_id', 'market_group_name', 'trade_date', 'program_identifier', 'delivery_period', 'starts_at', 'ends_at'],
 };
 
-function assignmentRows(meterId: string, groups: GroupAssignment[]): unknown[][] {
-  return groups.map((g) => [meterId, g.key, g.market_group_id, g.market_group_name, g.trade_date, g.program_identifier, g.delivery_period, safeTime(g.starts_at), safeTime(g.ends_at)]);
+function assignmentRows(ref: number, groups: GroupAssignment[]): unknown[][] {
+  return groups.map((g) => [ref, g.key, g.market_group_id, g.market_group_name, g.trade_date, g.program_identifier, g.delivery_period, safeTime(g.starts_at), safeTime(g.ends_at)]);
 }
 
 function safeTime(iso: string | null): string | null {
@@ -217,17 +222,18 @@ export class MeterStore {
 
   /** Meters read with `getHeads`, completed with their raw parts (one query per 500 meters). */
   async withRaw(heads: readonly StoredMeter[], trx: Knex | Knex.Transaction = this.db): Promise<StoredMeter[]> {
-    const texts = new Map<string, RawTexts>();
-    for (const part of chunks(heads.map((h) => h.meterId), 500)) {
-      const found = (await trx('meter_raw_parts').select('meter_id', 'part', 'json').whereIn('meter_id', part)) as { meter_id: string; part: string; json: unknown }[];
+    const texts = new Map<number, RawTexts>();
+    for (const part of chunks(heads.map((h) => h.ref), 500)) {
+      const found = (await trx('meter_raw_parts').select('meter_ref', 'part', 'json').whereIn('meter_ref', part)) as { meter_ref: number | string; part: string; json: unknown }[];
       for (const f of found) {
         if (!RAW_PARTS.includes(f.part as RawPart)) continue;
-        const t = texts.get(f.meter_id) ?? { ...NO_PARTS };
+        const ref = fromDbInt(f.meter_ref);
+        const t = texts.get(ref) ?? { ...NO_PARTS };
         t[f.part as RawPart] = textOf(f.json);
-        texts.set(f.meter_id, t);
+        texts.set(ref, t);
       }
     }
-    return heads.map((h) => withParts(h, texts.get(h.meterId) ?? NO_PARTS));
+    return heads.map((h) => withParts(h, texts.get(h.ref) ?? NO_PARTS));
   }
 
   /**
@@ -254,16 +260,23 @@ export class MeterStore {
   /**
    * Insert new meters and update changed ones, with their market group assignments. An update
    * only applies if the meter's sequence is still the one read; otherwise ConcurrentMeterChangeError.
+   * Answers the row number of every meter written (new meters get theirs here).
    */
-  async write(trx: Knex.Transaction, writes: readonly MeterWrite[], now: Date): Promise<void> {
+  async write(trx: Knex.Transaction, writes: readonly MeterWrite[], now: Date): Promise<Map<string, number>> {
     const at = toDbTime(now);
-    const inserts = writes.filter((w) => w.expectedSequence === null);
-    const updates = writes.filter((w) => w.expectedSequence !== null);
+    const inserts = writes.filter((w) => w.ref === null);
+    const updates = writes.filter((w) => w.ref !== null);
     try {
       await insertRows(trx, METERS_INSERT, inserts.map((w) => meterValues(w, at, at)));
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConcurrentMeterChangeError(inserts[0]!.meter.meter_id);
       throw err;
+    }
+    const refs = new Map<string, number>(updates.map((w) => [w.meter.meter_id, w.ref!]));
+    // Re-selected: MySQL has no RETURNING, and its multi-row inserts report only the first id.
+    for (const part of chunks(inserts.map((w) => w.meter.meter_id), 500)) {
+      const rows = (await trx('meters').select('id', 'meter_id').whereIn('meter_id', part)) as { id: number | string; meter_id: string }[];
+      for (const r of rows) refs.set(r.meter_id, fromDbInt(r.id));
     }
     // Existing rows were read in this transaction with getHeads, locked on MySQL (FOR UPDATE) and
     // serialized on SQLite, so nobody changed them since: multi-row upserts write them.
@@ -273,32 +286,33 @@ export class MeterStore {
       updates.map((w) => meterValues(w, at, w.changed || !w.previousChangedAt ? at : toDbTime(w.previousChangedAt))),
     );
     const upserts: unknown[][] = [];
-    const deletes = new Map<RawPart, string[]>(RAW_PARTS.map((p) => [p, []]));
+    const deletes = new Map<RawPart, number[]>(RAW_PARTS.map((p) => [p, []]));
     for (const w of writes) {
+      const ref = refs.get(w.meter.meter_id)!;
       for (const p of RAW_PARTS) {
         const json = w.rawParts[p];
         if (json === undefined) continue;
-        if (json === null) deletes.get(p)!.push(w.meter.meter_id);
-        else upserts.push([w.meter.meter_id, p, json]);
+        if (json === null) deletes.get(p)!.push(ref);
+        else upserts.push([ref, p, json]);
       }
     }
-    for (const [p, ids] of deletes) for (const part of chunks(ids, 500)) await trx('meter_raw_parts').where({ part: p }).whereIn('meter_id', part).del();
+    for (const [p, ids] of deletes) for (const part of chunks(ids, 500)) await trx('meter_raw_parts').where({ part: p }).whereIn('meter_ref', part).del();
     await insertRows(trx, RAW_PARTS_UPSERT, upserts);
-    const changedIds = new Set(writes.filter((w) => w.changed || w.expectedSequence === null).map((w) => w.meter.meter_id));
-    for (const part of chunks(updates.filter((w) => w.changed).map((w) => w.meter.meter_id), 500)) {
-      await trx('meter_group_assignments').whereIn('meter_id', part).del();
+    for (const part of chunks(updates.filter((w) => w.changed).map((w) => w.ref!), 500)) {
+      await trx('meter_group_assignments').whereIn('meter_ref', part).del();
     }
     await insertRows(
       trx,
       ASSIGNMENTS_INSERT,
-      writes.filter((w) => changedIds.has(w.meter.meter_id)).flatMap((w) => assignmentRows(w.meter.meter_id, w.meter.group_assignments)),
+      writes.filter((w) => w.changed || w.ref === null).flatMap((w) => assignmentRows(refs.get(w.meter.meter_id)!, w.meter.group_assignments)),
     );
+    return refs;
   }
 
-  /** Meters read again without any change: only `last_seen_at` moves. */
-  async touch(trx: Knex | Knex.Transaction, ids: readonly string[], now: Date): Promise<void> {
+  /** Meters read again without any change (by row number): only `last_seen_at` moves. */
+  async touch(trx: Knex | Knex.Transaction, refs: readonly number[], now: Date): Promise<void> {
     const at = toDbTime(now);
-    for (const part of chunks([...ids], 500)) await trx('meters').whereIn('meter_id', part).update({ last_seen_at: at });
+    for (const part of chunks([...refs], 500)) await trx('meters').whereIn('id', part).update({ last_seen_at: at });
   }
 
   /** Meters a full reconcile started at `epoch` did not see, not yet known to be gone. */
@@ -339,7 +353,7 @@ export class MeterStore {
     if (filter.archived !== undefined) q.where('m.is_archived', toDbBool(filter.archived));
     if (filter.marketGroupId !== undefined || filter.tradeDate !== undefined) {
       q.whereExists((sub) => {
-        sub.select(this.db.raw('1')).from('meter_group_assignments as g').whereRaw('g.meter_id = m.meter_id');
+        sub.select(this.db.raw('1')).from('meter_group_assignments as g').whereRaw('g.meter_ref = m.id');
         if (filter.marketGroupId !== undefined) sub.where('g.market_group_id', filter.marketGroupId);
         if (filter.tradeDate !== undefined) sub.where('g.trade_date', filter.tradeDate);
       });
@@ -350,7 +364,11 @@ export class MeterStore {
   }
 
   async groupAssignments(meterId: string): Promise<GroupAssignment[]> {
-    const rows = (await this.db('meter_group_assignments').where({ meter_id: meterId }).orderBy('assignment_key')) as Record<string, unknown>[];
+    const rows = (await this.db('meter_group_assignments as g')
+      .select('g.*')
+      .join('meters as m', 'm.id', 'g.meter_ref')
+      .where('m.meter_id', meterId)
+      .orderBy('g.assignment_key')) as Record<string, unknown>[];
     return rows.map((r) => ({
       key: String(r.assignment_key),
       market_group_id: String(r.market_group_id),

@@ -37,9 +37,10 @@ export async function syncSnapshot(knex: Knex): Promise<SyncSnapshot> {
   const meters = new Map(
     meterRows.map((r) => [String(r.meter_id), [r.content_hash, r.details_hash, r.enrollment_hash, fromDbInt(r.sequence), fromDbBool(r.is_archived) ? 'archived' : 'live', r.source].join(' ')]),
   );
-  const groupRows = (await knex('meter_group_assignments').select('*').orderBy(['meter_id', 'assignment_key'])) as Record<string, unknown>[];
+  // By meter id: a meter's row number depends on the order meters were first stored in.
+  const groupRows = (await knex('meter_group_assignments as g').join('meters as m', 'm.id', 'g.meter_ref').select('m.meter_id', 'g.*').orderBy(['m.meter_id', 'g.assignment_key'])) as Record<string, unknown>[];
   const groups = new Map(
-    groupRows.map((r) => [
+    groupRows.map(({ meter_ref: _ref, ...r }) => [
       `${String(r.meter_id)} ${String(r.assignment_key)}`,
       canonicalJson({ ...r, starts_at: fromDbTimeIso(r.starts_at), ends_at: fromDbTimeIso(r.ends_at) }),
     ]),

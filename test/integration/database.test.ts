@@ -4,7 +4,7 @@ import { insertRows, type BulkInsert } from '../../src/db/bulk';
 import { startCheckpointer } from '../../src/db/sqlite-checkpointer';
 import { fromDbBool, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime } from '../../src/db/dialect';
 import { parseDatabaseUrl } from '../../src/db/knex';
-import { migrateDown, migrateLatest, migrateRollback, migrationStatus } from '../../src/db/migrate';
+import { migrateDown, migrateLatest, migrateRollback, migrateUp, migrationStatus } from '../../src/db/migrate';
 import { DatabaseStore } from '../../src/stores/database-store';
 import { createTestDb, testEngines, type TestDb } from '../helpers/db';
 
@@ -86,7 +86,7 @@ for (const engine of testEngines()) {
         { ...base, meter_id: both, details_json: '{"meter_id":"both","ü":"✓"}', enrollment_json: '{"status":"ACTIVE"}' },
         { ...base, meter_id: detailsOnly, details_json: '{"meter_id":"d"}', enrollment_json: null },
       ]);
-      await migrateLatest(db.knex);
+      await migrateUp(db.knex);
       assert.equal(await db.knex.schema.hasColumn('meters', 'details_json'), false);
       const parts = (await db.knex('meter_raw_parts').select('meter_id', 'part', 'json').orderBy(['meter_id', 'part'])) as Record<string, unknown>[];
       assert.deepEqual(parts.map((p) => [p.meter_id, p.part, String(p.json)]), [
@@ -94,7 +94,6 @@ for (const engine of testEngines()) {
         [both, 'enrollment', '{"status":"ACTIVE"}'],
         [detailsOnly, 'details', '{"meter_id":"d"}'],
       ]);
-      await downTo('20261127210000_split_meter_raw_parts');
       await migrateDown(db.knex);
       const back = (await db.knex('meters').select('meter_id', 'details_json', 'enrollment_json').orderBy('meter_id')) as Record<string, unknown>[];
       assert.deepEqual(back.map((r) => [r.meter_id, r.details_json === null ? null : String(r.details_json), r.enrollment_json === null ? null : String(r.enrollment_json)]), [
@@ -104,6 +103,81 @@ for (const engine of testEngines()) {
       await db.knex('meters').del();
       await migrateLatest(db.knex);
       assert.equal((await migrationStatus(db.knex)).current, true);
+    });
+
+    describe('meter rows keyed by row number', () => {
+      const now = toDbTime(new Date());
+      const base = { source: 'v2', content_hash: 'h', last_seen_at: now, last_changed_at: now };
+      const first = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+      const second = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+      const event = (meterId: string, sequence: number, type: string) => ({ meter_id: meterId, sequence, type, occurred_at: now, origin: 'poll', meter_json: `{"s":${sequence}}` });
+
+      /** Meters, parts, assignments and events as keyed by meter id, before the re-keying. */
+      async function seedKeyedByMeterId(): Promise<void> {
+        await downTo('20261128000000_deliveries_active_by_meter');
+        await db.knex('meters').insert([
+          { ...base, meter_id: second, first_seen_at: toDbTime('2026-06-02T00:00:00Z') },
+          { ...base, meter_id: first, first_seen_at: toDbTime('2026-06-01T00:00:00Z') },
+        ]);
+        await db.knex('meter_raw_parts').insert([
+          { meter_id: second, part: 'details', json: '{"d":2,"ü":"✓"}' },
+          { meter_id: second, part: 'enrollment', json: '{"e":2}' },
+          { meter_id: first, part: 'details', json: '{"d":1}' },
+        ]);
+        await db.knex('meter_group_assignments').insert([
+          { meter_id: second, assignment_key: 'trade_date:2026-06-02', market_group_id: 'g2', trade_date: '2026-06-02' },
+          { meter_id: first, assignment_key: 'trade_date:2026-06-01', market_group_id: 'g1', trade_date: '2026-06-01' },
+        ]);
+        await db.knex('meter_events').insert([event(first, 1, 'meter.created'), event(second, 1, 'meter.created'), event(second, 2, 'meter.details.updated')]);
+      }
+
+      const contents = async (key: 'meter_ref' | 'meter_id') => {
+        const through = (table: string) =>
+          key === 'meter_ref' ? db.knex(`${table} as c`).join('meters as m', 'm.id', 'c.meter_ref').select('m.meter_id') : db.knex(`${table} as c`).select('c.meter_id');
+        return {
+          parts: ((await through('meter_raw_parts').select('c.part', 'c.json').orderBy(['meter_id', 'c.part'])) as Record<string, unknown>[]).map((r) => [r.meter_id, r.part, String(r.json)]),
+          groups: ((await through('meter_group_assignments').select('c.assignment_key', 'c.market_group_id').orderBy('meter_id')) as Record<string, unknown>[]).map((r) => [r.meter_id, r.assignment_key, r.market_group_id]),
+          events: ((await db.knex('meter_events').select('id', 'meter_id', 'sequence', 'type', 'meter_json').orderBy('id')) as Record<string, unknown>[]).map((r) => [Number(r.id), r.meter_id, Number(r.sequence), r.type, String(r.meter_json)]),
+        };
+      };
+
+      afterEach(async () => {
+        for (const t of ['meter_group_assignments', 'meter_raw_parts', 'meter_events', 'meters']) await db.knex(t).del();
+        await migrateLatest(db.knex);
+      });
+
+      it('numbers meters in the order they were first seen; parts, assignments and events follow them there and back, losing nothing', async () => {
+        await seedKeyedByMeterId();
+        const before = await contents('meter_id');
+        await migrateUp(db.knex);
+        assert.equal((await migrationStatus(db.knex)).current, true);
+        const numbered = (await db.knex('meters').select('id', 'meter_id').orderBy('id')) as { id: number | string; meter_id: string }[];
+        assert.deepEqual(numbered.map((r) => r.meter_id), [first, second]);
+        assert.deepEqual(await contents('meter_ref'), before);
+        const refOf = new Map(numbered.map((r) => [r.meter_id, Number(r.id)]));
+        const refs = (await db.knex('meter_events').select('meter_id', 'meter_ref').orderBy('id')) as { meter_id: string; meter_ref: number | string }[];
+        assert.deepEqual(refs.map((r) => Number(r.meter_ref)), refs.map((r) => refOf.get(r.meter_id)));
+        // (meter, sequence) stays unique, and a meter's rows still go with it.
+        await assert.rejects(db.knex('meter_events').insert({ ...event(second, 2, 'meter.archived'), meter_ref: refOf.get(second) }), (err: unknown) => isUniqueViolation(err));
+        await db.knex('meters').where({ meter_id: first }).del();
+        assert.deepEqual((await contents('meter_ref')).parts.map((p) => p[0]), [second, second]);
+        await db.knex('meters').insert({ ...base, meter_id: first, first_seen_at: toDbTime('2026-06-01T00:00:00Z') });
+        await db.knex('meter_raw_parts').insert({ meter_ref: db.knex('meters').select('id').where({ meter_id: first }), part: 'details', json: '{"d":1}' });
+        await db.knex('meter_group_assignments').insert({ meter_ref: db.knex('meters').select('id').where({ meter_id: first }), assignment_key: 'trade_date:2026-06-01', market_group_id: 'g1', trade_date: '2026-06-01' });
+        await db.knex('meter_events').where({ meter_id: first }).update({ meter_ref: db.knex('meters').select('id').where({ meter_id: first }) });
+        await migrateDown(db.knex);
+        assert.deepEqual(await contents('meter_id'), before);
+      });
+
+      it('refuses to number meters while an event names a meter that is not stored, and changes nothing', async () => {
+        await seedKeyedByMeterId();
+        await db.knex('meter_events').insert(event('cccccccc-cccc-4ccc-8ccc-cccccccccccc', 1, 'meter.created'));
+        const before = await contents('meter_id');
+        await assert.rejects(migrateUp(db.knex), /meter_events: 1 rows belong to meters that are not stored/);
+        assert.equal(await db.knex.schema.hasColumn('meters', 'id'), false);
+        assert.deepEqual(await contents('meter_id'), before);
+        await db.knex('meter_events').where({ meter_id: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc' }).del();
+      });
     });
 
     it('stores and reads back UTC instants identically, to the millisecond', async () => {
@@ -131,7 +205,8 @@ for (const engine of testEngines()) {
         last_seen_at: now,
         last_changed_at: now,
       });
-      await db.knex('meter_raw_parts').insert({ meter_id: meter.meter_id, part: 'details', json: toDbJson(meter) });
+      const { id: ref } = (await db.knex('meters').select('id').first()) as { id: number };
+      await db.knex('meter_raw_parts').insert({ meter_ref: ref, part: 'details', json: toDbJson(meter) });
       const row = (await db.knex('meters').first()) as Record<string, unknown>;
       assert.equal(fromDbBool(row.is_archived), true);
       assert.equal(fromDbBool(row.partner_action_required), false);

@@ -126,7 +126,7 @@ for (const engine of testEngines()) {
         assert.ok(mine[0]!.changes!.every((c) => c.path === 'group_assignments' || c.path.startsWith('enrollment.programs')), explain(mine));
         const after = mine[0]!.meter.group_assignments;
         assert.ok(after.some((g) => g.market_group_id === other.id));
-        const rows = (await h.db.knex('meter_group_assignments').where({ meter_id: id, market_group_id: other.id })) as { trade_date: string | null }[];
+        const rows = (await h.db.knex('meter_group_assignments as g').join('meters as m', 'm.id', 'g.meter_ref').where({ 'm.meter_id': id, 'g.market_group_id': other.id }).select('g.trade_date')) as { trade_date: string | null }[];
         if (apiVersion === 'v1') {
           // Leap v1 lists today and the next two trade dates; all three move.
           assert.equal(rows.length, 3);
@@ -322,7 +322,7 @@ for (const engine of testEngines()) {
           const [x] = (await h.db.knex('meters').select('meter_id').where({ source: 'v2', is_archived: 0 }).whereNull('missing_since').orderBy('meter_id').limit(1)) as { meter_id: string }[];
           const id = x!.meter_id;
           // As if only its details had been read: no enrollment part, no events yet.
-          await h.db.knex('meter_raw_parts').where({ meter_id: id, part: 'enrollment' }).del();
+          await h.db.knex('meter_raw_parts').where({ part: 'enrollment' }).whereIn('meter_ref', h.db.knex('meters').select('id').where({ meter_id: id })).del();
           await h.db.knex('meter_events').where({ meter_id: id }).del();
           await h.db.knex('meters').where({ meter_id: id }).update({ enrollment_hash: null, sequence: 0 });
           assert.deepEqual(await h.composed.stores.meters.incomplete(10), [{ meterId: id, missing: 'enrollment' }]);
@@ -344,7 +344,8 @@ for (const engine of testEngines()) {
         const ghost = '00000000-0000-4000-8000-00000000dead';
         const raw = apiVersion === 'v1' ? { details: { meter_id: ghost, enrollment: { status: 'Active' } } } : { details: { meter_id: ghost, audit: {}, customer: {} }, enrollment: { meter_id: ghost, audit: {}, global_enrollment_status: 'ACTIVE', program_enrollment: [], required_actions: {} } };
         await h.db.knex('meters').insert({ meter_id: ghost, source: apiVersion, content_hash: 'x', sequence: 4, is_archived: 0, partner_action_required: 0, first_seen_at: now, last_seen_at: now, last_changed_at: now });
-        await h.db.knex('meter_raw_parts').insert(Object.entries(raw).map(([part, json]) => ({ meter_id: ghost, part, json: JSON.stringify(json) })));
+        const { id: ref } = (await h.db.knex('meters').select('id').where({ meter_id: ghost }).first()) as { id: number };
+        await h.db.knex('meter_raw_parts').insert(Object.entries(raw).map(([part, json]) => ({ meter_ref: ref, part, json: JSON.stringify(json) })));
         const cursors = await h.composed.stores.state.all();
         const { result, events } = await h.pass({ kind: 'full' });
         assert.deepEqual(
