@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
-import { binaryText } from '../src/db/dialect';
+import { binaryText, fromDbJson, toDbJson } from '../src/db/dialect';
+import { meterView } from '../src/domain/events';
+import type { MeterRaw } from '../src/domain/meter';
+import { meterFromRaw } from '../src/domain/normalize';
 
 /**
  * Each meter gets a row number (`meters.id`, in the order meters were first seen) and the tables
@@ -12,6 +15,9 @@ import { binaryText } from '../src/db/dialect';
  * meter_events keeps `meter_id`: an event names its meter on its own. Raw parts and assignments
  * are only ever read through their meter. Both engines get the same tables, rebuilt and copied:
  * SQLite can change neither a primary key nor a column's nullability in place.
+ *
+ * From here on the events of a meter's latest read carry no snapshot (the stored meter is it);
+ * before, the last event of every read had one. Going down writes those snapshots.
  */
 
 type Shape = 'by_meter_id' | 'by_ref';
@@ -122,7 +128,9 @@ async function createTables(knex: Knex, shape: Shape): Promise<void> {
     t.datetime('occurred_at', { precision: 3 }).notNullable();
     t.string('origin', 16).notNullable().comment('poll | reconcile | leap_event | readiness');
     t.string('sync_run_id', 36).nullable();
-    t.text('meter_json', 'mediumtext').nullable().comment('the normalized meter after the change; null: the same as the next event of this meter (one read, several events)');
+    t.text('meter_json', 'mediumtext')
+      .nullable()
+      .comment(byRef ? 'the normalized meter after the change; null: as the next event of this meter that has one, else the meter as stored' : 'the normalized meter after the change; null: the same as the next event of this meter (one read, several events)');
     t.text('changes_json', 'mediumtext').nullable().comment('[{path, from, to}] for updates');
     t.unique([byRef ? 'meter_ref' : 'meter_id', 'sequence'], { indexName: byRef ? 'meter_events_meter_ref_sequence_unique' : 'meter_events_meter_id_sequence_unique' });
   });
@@ -179,6 +187,28 @@ export async function up(knex: Knex): Promise<void> {
   await rebuild(knex, 'by_ref');
 }
 
+/** Each meter's last event without a snapshot gets the meter as stored, as the earlier schema expects. */
+async function writeLatestSnapshots(knex: Knex): Promise<void> {
+  for (let after = 0; ; ) {
+    const rows = (await knex('meters as m')
+      .join('meter_events as e', (j) => j.on('e.meter_ref', 'm.id').andOn('e.sequence', 'm.sequence'))
+      .whereNull('e.meter_json')
+      .where('m.id', '>', after)
+      .orderBy('m.id')
+      .limit(500)
+      .select('m.id', 'm.source', 'm.missing_since', 'e.id as event_id')) as { id: number | string; source: string; missing_since: unknown; event_id: number | string }[];
+    if (!rows.length) return;
+    const parts = (await knex('meter_raw_parts').whereIn('meter_ref', rows.map((r) => r.id)).select('meter_ref', 'part', 'json')) as { meter_ref: number | string; part: string; json: unknown }[];
+    for (const r of rows) {
+      const part = (name: string) => fromDbJson<Record<string, unknown>>(parts.find((p) => Number(p.meter_ref) === Number(r.id) && p.part === name)?.json ?? null);
+      const raw: MeterRaw = r.source === 'v1' ? { details: null, enrollment: null, v1: part('details') } : { details: part('details'), enrollment: part('enrollment'), v1: null };
+      await knex('meter_events').where({ id: r.event_id }).update({ meter_json: toDbJson(meterView(meterFromRaw(raw, r.missing_since !== null))) });
+    }
+    after = Number(rows.at(-1)!.id);
+  }
+}
+
 export async function down(knex: Knex): Promise<void> {
+  await writeLatestSnapshots(knex);
   await rebuild(knex, 'by_meter_id');
 }

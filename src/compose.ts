@@ -136,9 +136,10 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       onCheckpointError: (message) => log.warn('the SQLite checkpointer stopped; SQLite copies its log back by itself from 128 MB on', { err: message }),
     });
   const database = new DatabaseStore(db);
+  const meters = new MeterStore(db);
   const stores = {
-    meters: new MeterStore(db),
-    events: new EventStore(db),
+    meters,
+    events: new EventStore(db, meters),
     state: new SyncStateStore(db),
     runs: new SyncRunStore(db),
     leases: new LeaseStore(db),

@@ -9,7 +9,7 @@ import type {
   LeapV1Meter,
   ParticipationPreference,
 } from './leap-types';
-import type { GroupAssignment, Meter, MeterEnrollment, ParticipationPeriod, ProgramEnrollment, RequiredAction } from './meter';
+import type { GroupAssignment, Meter, MeterEnrollment, MeterRaw, ParticipationPeriod, ProgramEnrollment, RequiredAction } from './meter';
 import { canonicalInstant, toIsoMillis } from './timestamps';
 
 const IDENTIFIER_FIELDS = [
@@ -397,4 +397,10 @@ export function meterContentText(meter: Meter): string {
  */
 export function meterContentHash(meter: Meter): string {
   return sha256Hex(JSON.stringify(comparableMeter(meter)));
+}
+
+/** The meter its stored raw parts describe; `archived` when a full reconcile no longer found it at Leap. */
+export function meterFromRaw(raw: MeterRaw, archived = false): Meter {
+  const meter = raw.v1 ? normalizeV1(raw.v1 as unknown as LeapV1Meter) : normalizeV2(raw.details as LeapMeterDetails | null, raw.enrollment as LeapMeterEnrollment | null);
+  return archived ? { ...meter, is_archived: true } : meter;
 }

@@ -3,14 +3,14 @@ import type { LeapClient } from '../clients/leap-client';
 import { LeapNotFoundError, LeapPageTokenExpiredError } from '../clients/leap-errors';
 import type { Clock } from '../domain/clock';
 import { deriveEvents, meterView, type MeterEvent, type PendingEvent } from '../domain/events';
-import type { LeapMeterDetails, LeapMeterEnrollment, LeapPage, LeapV1Meter } from '../domain/leap-types';
+import type { LeapPage } from '../domain/leap-types';
 import type { Meter, MeterRaw } from '../domain/meter';
-import { normalizeV1, normalizeV2 } from '../domain/normalize';
+import { meterFromRaw } from '../domain/normalize';
 import { sha256Hex } from '../domain/canonical-json';
 import { canonicalInstant, instantToWire, shiftInstant } from '../domain/timestamps';
 import { AppError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
-import type { EventStore, NewMeterEvent } from '../stores/event-store';
+import type { EventStore, NewMeterEvent, KeptSnapshot } from '../stores/event-store';
 import type { LeaseStore } from '../stores/lease-store';
 import type { MeterStore, MeterWrite, RawPart, StoredMeter } from '../stores/meter-store';
 import type { StreamState, SyncStateStore } from '../stores/sync-state-store';
@@ -599,14 +599,17 @@ export class SyncService {
         const stored = new Map((await this.deps.meters.withRaw(toCompare.flatMap((p) => heads.get(p.meterId) ?? []), tx)).map((m) => [m.meterId, m]));
         const writes: MeterWrite[] = [];
         const newEvents: NewMeterEvent[] = [];
+        const kept: KeptSnapshot[] = [];
         for (const part of toCompare) {
-          const before = stored.get(part.meterId) ?? null;
-          const outcome = this.compare(part, before);
+          const prior = stored.get(part.meterId) ?? null;
+          const outcome = this.compare(part, prior);
           if (!outcome) {
-            touched.push(before!.ref);
+            touched.push(prior!.ref);
             continue;
           }
           writes.push(outcome.write);
+          // The meter's last event showed it as stored until now: it keeps that state for good.
+          if (prior && prior.sequence > 0) kept.push({ ref: prior.ref, sequence: prior.sequence, meter: meterView(outcome.before ?? this.storedMeter(prior)) });
           const view = meterView(outcome.write.meter);
           outcome.events.forEach((e, i) =>
             newEvents.push({
@@ -621,6 +624,7 @@ export class SyncService {
             }),
           );
         }
+        await this.deps.events.keepSnapshots(tx, kept);
         const refs = await this.deps.meters.write(tx, writes, now);
         await this.deps.meters.touch(tx, touched, now);
         const ids = await this.deps.events.append(tx, newEvents, refs);
@@ -643,7 +647,7 @@ export class SyncService {
   }
 
   /** null when nothing changed; otherwise the write and the events it produces. */
-  private compare(part: PartUpdate, stored: StoredMeter | null): { write: MeterWrite; events: PendingEvent[] } | null {
+  private compare(part: PartUpdate, stored: StoredMeter | null): { write: MeterWrite; events: PendingEvent[]; before: Meter | null } | null {
     const v1 = part.v1 !== undefined;
     const raw: MeterRaw = v1
       ? { details: null, enrollment: null, v1: part.v1! }
@@ -656,7 +660,7 @@ export class SyncService {
     const enrollmentHash = e.hash;
     if (stored && !stored.missingSince && stored.source === (v1 ? 'v1' : 'v2') && stored.detailsHash === detailsHash && stored.enrollmentHash === enrollmentHash) return null;
 
-    const after = this.normalize(raw);
+    const after = meterFromRaw(raw);
     const complete = (r: MeterRaw) => r.v1 !== null || (r.details !== null && r.enrollment !== null);
     const before = stored && complete(stored.raw) ? this.storedMeter(stored) : null;
     const events = complete(raw) ? deriveEvents(before, after) : [];
@@ -678,18 +682,13 @@ export class SyncService {
         missingSince: null,
       },
       events,
+      before,
     };
-  }
-
-  private normalize(raw: MeterRaw): Meter {
-    if (raw.v1) return normalizeV1(raw.v1 as unknown as LeapV1Meter);
-    return normalizeV2(raw.details as LeapMeterDetails | null, raw.enrollment as LeapMeterEnrollment | null);
   }
 
   /** The stored meter as last known: derived from its raw parts, archived if a reconcile found it gone. */
   storedMeter(stored: StoredMeter): Meter {
-    const meter = this.normalize(stored.raw);
-    return stored.missingSince ? { ...meter, is_archived: true } : meter;
+    return meterFromRaw(stored.raw, stored.missingSince !== null);
   }
 
   /** v2 meters seen in only one part (the other has not appeared in a search yet) are completed with a GET. */
@@ -729,8 +728,10 @@ export class SyncService {
           const now = this.deps.clock.now();
           const writes: MeterWrite[] = [];
           const newEvents: NewMeterEvent[] = [];
+          const kept: KeptSnapshot[] = [];
           for (const s of gone) {
-            const meter = this.normalize(s.raw);
+            const meter = meterFromRaw(s.raw);
+            if (s.sequence > 0) kept.push({ ref: s.ref, sequence: s.sequence, meter: meterView(meter) });
             const archived: Meter = { ...meter, is_archived: true };
             const emit = !meter.is_archived && (s.raw.v1 !== null || (s.raw.details !== null && s.raw.enrollment !== null));
             writes.push({
@@ -759,6 +760,7 @@ export class SyncService {
                 changes: [{ path: 'is_archived', from: false, to: true }],
               });
           }
+          await this.deps.events.keepSnapshots(tx, kept);
           const refs = await this.deps.meters.write(tx, writes, now);
           const ids = await this.deps.events.append(tx, newEvents, refs);
           const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));

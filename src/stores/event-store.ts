@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
 import { insertRows, type BulkInsert } from '../db/bulk';
 import type { Change, EventOrigin, MeterEvent, MeterEventType, MeterView } from '../domain/events';
+import type { MeterStore } from './meter-store';
 
 export interface NewMeterEvent {
   meter_id: string;
@@ -35,11 +36,6 @@ interface EventRow {
   changes_json: string | null;
 }
 
-/** Both events describe the same meter state (the same object, or the same read). */
-function sameState(a: NewMeterEvent, b: NewMeterEvent): boolean {
-  return a.meter === b.meter;
-}
-
 function toEvent(row: EventRow): MeterEvent {
   return {
     id: fromDbInt(row.id),
@@ -59,11 +55,32 @@ const EVENTS_INSERT: BulkInsert = { table: 'meter_events', columns: ['meter_ref'
 /** The row numbers of the meters named by a filter (one at most), for a query on meter_events. */
 const refsOf = (db: Knex, meterId: string): Knex.QueryBuilder => db('meters').select('id').where('meter_id', meterId);
 
-/** meter_events: append-only; (meter, sequence) is unique, so no change is recorded twice. */
-export class EventStore {
-  constructor(private readonly db: Knex) {}
+/** A meter's last event and the meter as it stood then, kept before the meter changes. */
+export interface KeptSnapshot {
+  ref: number;
+  sequence: number;
+  meter: MeterView;
+}
 
-  /** Appends events of the meters in `refs` (meter_id → row number) and returns their ids, in the order given. */
+/**
+ * meter_events: append-only; (meter, sequence) is unique, so no change is recorded twice.
+ *
+ * Each event shows its meter after the change. That is, for the events of a meter's latest read,
+ * the meter as stored: they are appended without a snapshot (`meter_json` null), and the last of
+ * them gets one only when the meter next changes (`keepSnapshots`). A null snapshot is the next
+ * snapshot of the same meter, or the meter as stored when no later event has one. A first sync
+ * thus stores each meter's state once, in its raw parts, instead of a second time in its events.
+ */
+export class EventStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly meters: MeterStore,
+  ) {}
+
+  /**
+   * Appends events of the meters in `refs` (meter_id → row number) and returns their ids, in the
+   * order given. Called in the transaction that stores the state the events describe.
+   */
   async append(trx: Knex.Transaction, events: readonly NewMeterEvent[], refs: ReadonlyMap<string, number>): Promise<number[]> {
     if (!events.length) return [];
     const refOf = (meterId: string): number => {
@@ -71,23 +88,7 @@ export class EventStore {
       if (ref === undefined) throw new Error(`an event of meter ${meterId}, which is not stored`);
       return ref;
     };
-    // Events from one read of a meter share its state: only the last of them stores the snapshot.
-    const lastOfMeter = new Map<string, number>();
-    events.forEach((e, i) => {
-      const j = lastOfMeter.get(e.meter_id);
-      if (j === undefined || events[j]!.sequence < e.sequence) lastOfMeter.set(e.meter_id, i);
-    });
-    const rows = events.map((e, i) => [
-      refOf(e.meter_id),
-      e.meter_id,
-      e.sequence,
-      e.type,
-      toDbTime(e.occurred_at),
-      e.origin,
-      e.sync_run_id,
-      lastOfMeter.get(e.meter_id) === i || !sameState(e, events[lastOfMeter.get(e.meter_id)!]!) ? toDbJson(e.meter) : null,
-      toDbJson(e.changes),
-    ]);
+    const rows = events.map((e) => [refOf(e.meter_id), e.meter_id, e.sequence, e.type, toDbTime(e.occurred_at), e.origin, e.sync_run_id, null, toDbJson(e.changes)]);
     await insertRows(trx, EVENTS_INSERT, rows);
     // Re-select: MySQL has no RETURNING, and multi-row inserts report only the first id there.
     const ids = new Map<string, number>();
@@ -101,6 +102,21 @@ export class EventStore {
       for (const f of found) ids.set(`${fromDbInt(f.meter_ref)}#${fromDbInt(f.sequence)}`, fromDbInt(f.id));
     }
     return events.map((e) => ids.get(`${refOf(e.meter_id)}#${e.sequence}`)!);
+  }
+
+  /**
+   * Before meters change: each one's last event keeps the state it showed (written once; an
+   * event that has its snapshot already keeps it). One statement per 200 meters.
+   */
+  async keepSnapshots(trx: Knex.Transaction, kept: readonly KeptSnapshot[]): Promise<void> {
+    for (let i = 0; i < kept.length; i += 200) {
+      const part = kept.slice(i, i + 200);
+      const cases = part.map(() => 'WHEN ? THEN ?').join(' ');
+      await trx.raw(
+        `UPDATE meter_events SET meter_json = CASE meter_ref ${cases} END WHERE meter_json IS NULL AND meter_ref IN (${part.map(() => '?').join(', ')}) AND sequence = CASE meter_ref ${cases} END`,
+        [...part.flatMap((k) => [k.ref, toDbJson(k.meter)]), ...part.map((k) => k.ref), ...part.flatMap((k) => [k.ref, k.sequence])],
+      );
+    }
   }
 
   async list(filter: EventFilter, limit: number): Promise<MeterEvent[]> {
@@ -118,19 +134,26 @@ export class EventStore {
     return row && (await this.withSnapshots([row]))[0];
   }
 
-  /** Fill in the snapshot of events that share it with a later event of the same meter. */
+  /** Resolve null snapshots: the meter's next event that has one, or else the meter as stored. */
   private async withSnapshots(rows: EventRow[]): Promise<MeterEvent[]> {
-    for (const row of rows) {
-      if (row.meter_json !== null) continue;
-      const later = (await this.db('meter_events')
-        .select('meter_json')
-        .where({ meter_ref: row.meter_ref })
-        .where('sequence', '>', row.sequence)
-        .whereNotNull('meter_json')
-        .orderBy('sequence')
-        .first()) as { meter_json: string } | undefined;
-      row.meter_json = later?.meter_json ?? null;
+    const open = new Map<number, EventRow[]>();
+    for (const r of rows) if (r.meter_json === null) open.set(fromDbInt(r.meter_ref), [...(open.get(fromDbInt(r.meter_ref)) ?? []), r]);
+    const unresolved = new Map<number, EventRow[]>();
+    for (const [ref, events] of open) {
+      const first = Math.min(...events.map((r) => fromDbInt(r.sequence)));
+      // Which later events have a snapshot (sequences only), then the snapshots needed.
+      const sequences = ((await this.db('meter_events').select('sequence').where('meter_ref', ref).where('sequence', '>', first).whereNotNull('meter_json').orderBy('sequence')) as { sequence: number | string }[]).map((f) => fromDbInt(f.sequence));
+      const next = new Map(events.map((r) => [r, sequences.find((q) => q > fromDbInt(r.sequence))]));
+      const wanted = [...new Set([...next.values()].filter((q) => q !== undefined))];
+      const found = new Map(
+        ((await this.db('meter_events').select('sequence', 'meter_json').where('meter_ref', ref).whereIn('sequence', wanted)) as { sequence: number | string; meter_json: string }[]).map((f) => [fromDbInt(f.sequence), f.meter_json]),
+      );
+      for (const [r, q] of next) {
+        if (q === undefined) unresolved.set(ref, [...(unresolved.get(ref) ?? []), r]);
+        else r.meter_json = found.get(q)!;
+      }
     }
+    for (const [ref, view] of await this.meters.views([...unresolved.keys()])) for (const r of unresolved.get(ref)!) r.meter_json = toDbJson(view);
     return rows.map(toEvent);
   }
 

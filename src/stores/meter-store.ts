@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { dialectOf, fromDbBool, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbTime, toDbTimeOrNull } from '../db/dialect';
 import type { GroupAssignment, Meter, MeterRaw } from '../domain/meter';
+import { meterView, type MeterView } from '../domain/events';
+import { meterFromRaw } from '../domain/normalize';
 import { AppError } from '../errors';
 import { insertRows, type BulkInsert } from '../db/bulk';
 
@@ -250,6 +252,13 @@ export class MeterStore {
       for (const row of rows) out.set(row.meter_id, toHead(row));
     }
     return out;
+  }
+
+  /** The meters with these row numbers as stored now, as events show them. */
+  async views(refs: readonly number[]): Promise<Map<number, MeterView>> {
+    const heads: StoredMeter[] = [];
+    for (const part of chunks([...refs], 500)) heads.push(...((await this.db('meters').select(COLUMNS).whereIn('id', part)) as MeterRow[]).map(toHead));
+    return new Map((await this.withRaw(heads)).map((m) => [m.ref, meterView(meterFromRaw(m.raw, m.missingSince !== null))]));
   }
 
   async get(meterId: string): Promise<StoredMeter | undefined> {

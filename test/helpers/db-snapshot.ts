@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { fromDbBool, fromDbInt, fromDbTimeIso } from '../../src/db/dialect';
 import { canonicalJson } from '../../src/domain/canonical-json';
 import { EventStore } from '../../src/stores/event-store';
+import { MeterStore } from '../../src/stores/meter-store';
 
 /**
  * What a sync leaves behind that must not depend on how it got there (one run, or runs killed and
@@ -45,8 +46,8 @@ export async function syncSnapshot(knex: Knex): Promise<SyncSnapshot> {
       canonicalJson({ ...r, starts_at: fromDbTimeIso(r.starts_at), ends_at: fromDbTimeIso(r.ends_at) }),
     ]),
   );
-  // Through the store: an event that shares its meter snapshot with a later one is resolved to it.
-  const stored = await new EventStore(knex).list({}, 10_000_000);
+  // Through the store: an event without a snapshot of its own is resolved to the next one, or the stored meter.
+  const stored = await new EventStore(knex, new MeterStore(knex)).list({}, 10_000_000);
   const events = new Map<string, string>();
   const sequences = new Map<string, number[]>();
   for (const e of stored) {

@@ -5,6 +5,8 @@ import { startCheckpointer } from '../../src/db/sqlite-checkpointer';
 import { fromDbBool, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbJson, toDbTime } from '../../src/db/dialect';
 import { parseDatabaseUrl } from '../../src/db/knex';
 import { migrateDown, migrateLatest, migrateRollback, migrateUp, migrationStatus } from '../../src/db/migrate';
+import { meterView } from '../../src/domain/events';
+import { meterFromRaw } from '../../src/domain/normalize';
 import { DatabaseStore } from '../../src/stores/database-store';
 import { createTestDb, testEngines, type TestDb } from '../helpers/db';
 
@@ -110,6 +112,10 @@ for (const engine of testEngines()) {
       const base = { source: 'v2', content_hash: 'h', last_seen_at: now, last_changed_at: now };
       const first = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
       const second = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+      const secondParts = {
+        details: { meter_id: second, audit: {}, customer: { name: 'Zoë ✓' } },
+        enrollment: { meter_id: second, audit: {}, global_enrollment_status: 'ACTIVE', program_enrollment: [], required_actions: {} },
+      };
       const event = (meterId: string, sequence: number, type: string) => ({ meter_id: meterId, sequence, type, occurred_at: now, origin: 'poll', meter_json: `{"s":${sequence}}` });
 
       /** Meters, parts, assignments and events as keyed by meter id, before the re-keying. */
@@ -120,8 +126,8 @@ for (const engine of testEngines()) {
           { ...base, meter_id: first, first_seen_at: toDbTime('2026-06-01T00:00:00Z') },
         ]);
         await db.knex('meter_raw_parts').insert([
-          { meter_id: second, part: 'details', json: '{"d":2,"ü":"✓"}' },
-          { meter_id: second, part: 'enrollment', json: '{"e":2}' },
+          { meter_id: second, part: 'details', json: JSON.stringify(secondParts.details) },
+          { meter_id: second, part: 'enrollment', json: JSON.stringify(secondParts.enrollment) },
           { meter_id: first, part: 'details', json: '{"d":1}' },
         ]);
         await db.knex('meter_group_assignments').insert([
@@ -165,8 +171,16 @@ for (const engine of testEngines()) {
         await db.knex('meter_raw_parts').insert({ meter_ref: db.knex('meters').select('id').where({ meter_id: first }), part: 'details', json: '{"d":1}' });
         await db.knex('meter_group_assignments').insert({ meter_ref: db.knex('meters').select('id').where({ meter_id: first }), assignment_key: 'trade_date:2026-06-01', market_group_id: 'g1', trade_date: '2026-06-01' });
         await db.knex('meter_events').where({ meter_id: first }).update({ meter_ref: db.knex('meters').select('id').where({ meter_id: first }) });
+        // An event of the meter's latest read, stored without a snapshot, as the connector now writes them.
+        await db.knex('meter_events').insert({ ...event(second, 3, 'meter.details.updated'), meter_ref: refOf.get(second), meter_json: null });
+        await db.knex('meters').where({ meter_id: second }).update({ sequence: 3 });
         await migrateDown(db.knex);
-        assert.deepEqual(await contents('meter_id'), before);
+        const after = await contents('meter_id');
+        const latest = after.events.pop()!;
+        assert.deepEqual(after, before);
+        // The earlier schema has no stored meter to fall back on: the event gets the meter's state.
+        const stored = meterView(meterFromRaw({ ...secondParts, v1: null }));
+        assert.deepEqual([latest[1], latest[2], JSON.parse(String(latest[4]))], [second, 3, JSON.parse(JSON.stringify(stored))]);
       });
 
       it('refuses to number meters while an event names a meter that is not stored, and changes nothing', async () => {

@@ -36,6 +36,12 @@ for (const engine of testEngines()) {
         assert.equal(created.length, total);
         assert.equal(new Set(created.map((e) => e.meter_id)).size, total);
         assert.ok(created.every((e) => e.sequence === 1 && e.meter.enrollment !== null));
+        // Each meter's state is stored once, in its raw parts: its events carry no copy until it changes.
+        assert.equal(Number(((await h.db.knex('meter_events').whereNotNull('meter_json').count({ n: '*' })) as { n: number | string }[])[0]!.n), 0);
+        assert.deepEqual(
+          (await h.composed.stores.events.list({ meterId: created[0]!.meter_id }, 100)).map((e) => JSON.stringify(e.meter)),
+          ofMeter(events, created[0]!.meter_id).map((e) => JSON.stringify(e.meter)),
+        );
         // Follow-up lifecycle events for meters already active or needing action, never twice.
         const active = events.filter((e) => e.type === 'meter.enrollment.activated');
         assert.equal(active.length, created.filter((e) => e.meter.enrollment?.status === 'ACTIVE').length);
@@ -194,6 +200,32 @@ for (const engine of testEngines()) {
         const e = mine.find((x) => x.type === 'meter.partner-reference.updated')!;
         assert.equal(e.changes![0]!.path, 'partner_reference');
         assert.equal(e.changes![0]!.to, `crm-${apiVersion}-42`);
+      });
+
+      it('stored events show the meter as each read left it: the latest read from the stored meter, earlier reads from the state kept when it next changed', async () => {
+        const [id] = h.sim.simulator.meterIds({ status: 'ACTIVE', limit: 20 }).slice(-1);
+        const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+        const stored = () => h.composed.stores.events.list({ meterId: id! }, 1000);
+        const before = await stored();
+        assert.ok(before.length > 0, 'announced by the first pass');
+        const emitted: MeterEvent[] = [];
+        for (const change of [() => h.sim.simulator.editDetails(id!, { address: true }), () => h.sim.simulator.editDetails(id!, { address: true }), () => h.sim.simulator.archive(id!)]) {
+          change();
+          emitted.push(...ofMeter((await h.pass()).events, id!));
+        }
+        assert.deepEqual(types(emitted), ['meter.details.updated', 'meter.details.updated', 'meter.archived']);
+        assert.notDeepEqual(json(emitted[0]!.meter), json(emitted[1]!.meter));
+        assert.deepEqual(
+          (await stored()).map((e) => [e.sequence, json(e.meter)]),
+          [...before, ...emitted].map((e) => [e.sequence, json(e.meter)]),
+        );
+        // Written: a snapshot on the last event of each earlier read, kept when the meter changed again.
+        const rows = (await h.db.knex('meter_events').where({ meter_id: id }).select('sequence', 'meter_json')) as { sequence: number | string; meter_json: unknown }[];
+        const kept = new Set(rows.filter((r) => r.meter_json !== null).map((r) => Number(r.sequence)));
+        assert.deepEqual(
+          [before.at(-1)!, ...emitted.slice(0, 2)].map((e) => kept.has(e.sequence)),
+          [true, true, true],
+        );
       });
 
       it('a dry run reads everything, reports the events it would emit, and writes nothing', async () => {
