@@ -13,32 +13,61 @@ export interface LeapInstant {
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?$/;
 
-const FAST = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?Z$/;
 const cache = new Map<string, LeapInstant | null>();
-/** Entries per cache: shared values (program periods, sentinels) stay hot; per-meter times pass through. */
+/** Entries in the cache of values in other forms (offsets, spaces): repeated ones stay hot. */
 const CACHE_LIMIT = 20_000;
 
 /** Parse one of Leap's timestamps; null when it is not one. Results are shared: do not mutate them. */
 export function parseLeapInstant(value: string): LeapInstant | null {
-  // Program periods, deadlines and sentinels repeat across thousands of meters.
+  // Nearly every value is in the form Leap sends; reading it costs less than looking it up.
+  const fast = parseFast(value);
+  if (fast) return fast;
   const hit = cache.get(value);
   if (hit !== undefined) return hit;
-  const parsed = parseFast(value) ?? parseFull(value);
+  const parsed = parseFull(value);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(value, parsed);
   return parsed;
 }
 
-/** The form Leap nearly always sends: UTC with a Z and 0-9 fractional digits. */
+/** The decimal number in value[from, to), or -1 when a character there is not a digit. */
+function digits(value: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/**
+ * The form Leap nearly always sends, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, read character by character.
+ * Anything else, and the rare values it leaves to the full parser (years below 100, 24:00, leap
+ * seconds), answer null.
+ */
 function parseFast(value: string): LeapInstant | null {
-  const m = FAST.exec(value);
-  if (!m) return null;
-  const whole = value.slice(0, 19);
-  const base = Date.parse(`${whole}Z`);
-  // Date.parse rolls 02-30 over into March, and reads years below 100 as 19xx: leave those to the full parser.
-  if (!Number.isFinite(base) || new Date(base).toISOString().slice(0, 19) !== whole) return null;
-  const frac = m[1] ?? '';
-  return { ms: base + Number(frac.padEnd(3, '0').slice(0, 3)), canonical: `${whole}.${frac.padEnd(9, '0')}Z` };
+  const n = value.length;
+  if (n < 20 || n > 30 || n === 21 || value.charCodeAt(n - 1) !== 90 /* Z */) return null;
+  if (value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45 || value.charCodeAt(10) !== 84 || value.charCodeAt(13) !== 58 || value.charCodeAt(16) !== 58) return null;
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 7);
+  const day = digits(value, 8, 10);
+  const hour = digits(value, 11, 13);
+  const minute = digits(value, 14, 16);
+  const second = digits(value, 17, 19);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
+  if (day > (month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1]!)) return null;
+  let frac = '';
+  if (n > 20) {
+    if (value.charCodeAt(19) !== 46 /* . */ || digits(value, 20, n - 1) < 0) return null;
+    frac = value.slice(20, n - 1);
+  }
+  const nanos = frac.padEnd(9, '0');
+  return { ms: Date.UTC(year, month - 1, day, hour, minute, second) + Number(nanos.slice(0, 3)), canonical: `${value.slice(0, 19)}.${nanos}Z` };
 }
 
 function parseFull(value: string): LeapInstant | null {
@@ -79,17 +108,13 @@ function utc(year: number, monthIndex: number, day: number, hour: number, minute
 }
 
 /** The ISO string (millisecond precision) partners and our API show, or null when unparseable. */
-const isoCache = new Map<string, string | null>();
-
 export function toIsoMillis(value: unknown): string | null {
   if (typeof value !== 'string' || value === '') return null;
-  const hit = isoCache.get(value);
-  if (hit !== undefined) return hit;
   const parsed = parseLeapInstant(value);
-  const iso = parsed ? new Date(parsed.ms).toISOString() : null;
-  if (isoCache.size >= CACHE_LIMIT) isoCache.clear();
-  isoCache.set(value, iso);
-  return iso;
+  if (!parsed) return null;
+  // The canonical form holds it already: seconds, then the first three fractional digits.
+  const c = parsed.canonical;
+  return c.length === 30 && c.charCodeAt(4) === 45 ? `${c.slice(0, 23)}Z` : new Date(parsed.ms).toISOString();
 }
 
 /** Canonical nine-digit form of an instant, for cursors and ordering. */

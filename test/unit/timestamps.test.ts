@@ -41,6 +41,37 @@ describe('Leap timestamps', () => {
       assert.equal(parseLeapInstant('2024-01-01T24:00:00Z')?.canonical, '2024-01-02T00:00:00.000000000Z');
     });
 
+    it('reads the form Leap sends as Date does, whatever the date, time and fraction', () => {
+      let seed = 7;
+      const next = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const pad = (v: number, w: number) => String(v).padStart(w, '0');
+      for (let i = 0; i < 5000; i++) {
+        const [y, mo, d, h, mi, s] = [100 + next(9900), 1 + next(12), 1 + next(31), next(24), next(60), next(60)];
+        const frac = '987654321'.slice(0, next(10));
+        const value = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}${frac ? `.${frac}` : ''}Z`;
+        const whole = Date.UTC(y, mo - 1, d, h, mi, s);
+        const real = new Date(whole).getUTCDate() === d;
+        const parsed = parseLeapInstant(value);
+        if (!real) {
+          assert.equal(parsed, null, value);
+          continue;
+        }
+        const ms = whole + Number(frac.padEnd(3, '0').slice(0, 3));
+        assert.deepEqual(parsed, { ms, canonical: `${value.slice(0, 19)}.${frac.padEnd(9, '0')}Z` }, value);
+        assert.equal(toIsoMillis(value), new Date(ms).toISOString(), value);
+      }
+      assert.equal(parseLeapInstant('2024-02-29T00:00:00Z')?.canonical, '2024-02-29T00:00:00.000000000Z');
+      assert.equal(parseLeapInstant('2100-02-29T00:00:00Z'), null);
+      assert.equal(parseLeapInstant('2000-02-29T00:00:00Z')?.canonical, '2000-02-29T00:00:00.000000000Z');
+      for (const bad of ['2024-01-01T00:00:00.Z', '2024-01-01T0a:00:00Z', '2024-01-01T00:00:00.12a4Z', '2024-01-01T00:00:00.1234567890Z']) assert.equal(parseLeapInstant(bad), null, bad);
+      // Other spellings still reach the full parser.
+      assert.equal(parseLeapInstant('2024-01-01 00:00:00Z')?.canonical, '2024-01-01T00:00:00.000000000Z');
+      assert.equal(parseLeapInstant('2024-01-01T00:00:00,5Z')?.canonical, '2024-01-01T00:00:00.500000000Z');
+    });
+
     it('keeps years below 100 in their own century', () => {
       // Date.UTC maps years 0-99 to 1900-1999; the parser must not.
       assert.equal(parseLeapInstant('0099-01-01T00:00:00Z')?.canonical, '0099-01-01T00:00:00.000000000Z');
