@@ -14,17 +14,15 @@ export interface LeapInstant {
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}:?\d{2})?$/;
 
 const cache = new Map<string, LeapInstant | null>();
-/** Entries in the cache of values in other forms (offsets, spaces): repeated ones stay hot. */
+/** Entries per cache: shared values (program periods, sentinels) stay hot; per-meter times pass through. */
 const CACHE_LIMIT = 20_000;
 
 /** Parse one of Leap's timestamps; null when it is not one. Results are shared: do not mutate them. */
 export function parseLeapInstant(value: string): LeapInstant | null {
-  // Nearly every value is in the form Leap sends; reading it costs less than looking it up.
-  const fast = parseFast(value);
-  if (fast) return fast;
+  // Program periods, deadlines and sentinels repeat across thousands of meters.
   const hit = cache.get(value);
   if (hit !== undefined) return hit;
-  const parsed = parseFull(value);
+  const parsed = parseFast(value) ?? parseFull(value);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(value, parsed);
   return parsed;
