@@ -157,6 +157,25 @@ interface RunContext {
 /** One turn of the event loop: sockets are read (the next pages arrive) and timers run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * A turn of the event loop once `everyMs` have passed since the last one, else nothing. Leap's
+ * pages come one after another (each needs its predecessor's token) and each is read only when
+ * the event loop turns: comparing a page without a turn left the next one unread until the page
+ * was committed, and the sync waited for it, page after page.
+ */
+function turnsEvery(everyMs: number): () => Promise<void> | null {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - last < everyMs) return null;
+    last = now;
+    return turn();
+  };
+}
+
+/** How long a page is compared before the event loop gets a turn. */
+const COMPARE_SLICE_MS = 5;
+
 /** A details page and the enrollments of its meters (on their way). */
 interface PairedPage extends LeapPage<Record<string, unknown>> {
   enrollments: Promise<Record<string, unknown>[]>;
@@ -461,12 +480,15 @@ export class SyncService {
   private unit<T>(ctx: RunContext, work: (tx: Tx) => Promise<T>): Promise<T> {
     if (ctx.tx) return work(ctx.tx);
     if (!ctx.runId) return this.deps.transactor.run(work);
-    // A run's pages commit only while it holds the lease: renewing inside the transaction fences a
-    // holder that stalled past its expiry (another process may have taken over meanwhile).
+    // A run's pages commit only while it holds the lease: renewing inside the transaction, as its
+    // last statement, fences a holder that stalled past its expiry (another process may have taken
+    // over meanwhile). Last, so that the work before it holds no write lock on SQLite while it
+    // gives the event loop its turns.
     return this.deps.transactor.run(async (tx) => {
+      const result = await work(tx);
       const held = await this.deps.leases.renew(SYNC_LEASE, this.deps.owner, this.deps.settings.leaseTtlMs, this.deps.clock.now(), tx);
       if (!held) throw new SyncLeaseLostError();
-      return work(tx);
+      return result;
     });
   }
 
@@ -586,7 +608,9 @@ export class SyncService {
         for (const p of parts) byId.set(p.meterId, { ...byId.get(p.meterId), ...p });
         // Most re-read meters are unchanged: compare hashes first, load raw JSON only for the rest.
         const heads = await this.deps.meters.getHeads([...byId.keys()], tx);
-        // SQLite answers synchronously: give the pages being fetched a turn of the event loop.
+        // SQLite answers synchronously: the pages being fetched get turns of the event loop while
+        // this one is compared, before anything is written.
+        const due = turnsEvery(COMPARE_SLICE_MS);
         await turn();
         const touched: number[] = [];
         const toCompare: PartUpdate[] = [];
@@ -601,6 +625,8 @@ export class SyncService {
         const newEvents: NewMeterEvent[] = [];
         const kept: KeptSnapshot[] = [];
         for (const part of toCompare) {
+          const pause = due();
+          if (pause) await pause;
           const prior = stored.get(part.meterId) ?? null;
           const outcome = this.compare(part, prior);
           if (!outcome) {
@@ -624,6 +650,7 @@ export class SyncService {
             }),
           );
         }
+        await turn();
         await this.deps.events.keepSnapshots(tx, kept);
         const refs = await this.deps.meters.write(tx, writes, now);
         await this.deps.meters.touch(tx, touched, now);
