@@ -34,6 +34,8 @@ interface SizeResult {
   changedMeters: number;
   changedEvents: number;
   peakRssMb: number;
+  /** Share of the first sync the connector spent waiting (for Leap's pages): its event loop idle. */
+  firstIdleShare: number;
 }
 
 interface RateResult {
@@ -131,8 +133,10 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
       return { meters: args.meters, rate: args.rate!, pages: r.pages, ms, floorMs: (stats.requests / args.rate!) * 1000, throttled429: stats.throttled429, simulator429: rateLimited };
     }
     let t0 = performance.now();
+    const loop = performance.eventLoopUtilization();
     await profiled(() => sync.run({ kind: 'incremental', trigger: 'bench' }));
     const firstMs = performance.now() - t0;
+    const firstIdleShare = 1 - performance.eventLoopUtilization(loop).utilization;
     t0 = performance.now();
     await sync.run({ kind: 'incremental', trigger: 'bench' });
     const noChangeIncrementalMs = performance.now() - t0;
@@ -152,6 +156,7 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
       changedMeters: changed,
       changedEvents: r.events,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      firstIdleShare,
     };
   } finally {
     await runtime.close();
@@ -187,6 +192,7 @@ async function main(): Promise<void> {
     };
     console.log(`${f(meters)} meters (Leap v2: details and enrollments, page_size 500)`);
     row('first sync, meters/s', (r) => (r.meters * 1000) / r.firstMs, (v) => f(v));
+    row('  of which waiting for Leap, %', (r) => r.firstIdleShare * 100, (v) => f(v, 1));
     row('full reconcile, nothing changed, meters/s', (r) => (r.meters * 1000) / r.noChangeFullMs, (v) => f(v));
     row('  ratio to the first sync', (r) => r.firstMs / r.noChangeFullMs, (v) => `${f(v, 1)}×`);
     row('incremental, nothing changed, ms', (r) => r.noChangeIncrementalMs, (v) => f(v));
