@@ -1,11 +1,11 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { Readable } from 'node:stream';
-import { urlToHttpOptions } from 'node:url';
-import zlib from 'node:zlib';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Bottleneck from 'bottleneck';
-import type { AttemptResult, ErrorClass } from '../domain/delivery';
+import type { AttemptResult } from '../domain/delivery';
 import type { RateLimiter } from './shared-limits';
+import type { FromPostThread, PostAnswer, PostJob, ToPostThread } from './webhook-post-thread';
+
+export { RESPONSE_BODY_LIMIT } from './webhook-post-thread';
 
 /**
  * Requests are spaced this much wider than the partner's rate limit. A request can leave later
@@ -16,9 +16,6 @@ const RATE_MARGIN = 1.04;
 
 /** How often a gate replaced by a hot reload is checked for work still queued in it. */
 const RETIRE_CHECK_MS = 1000;
-
-/** Response bodies are kept up to this size in the attempt log. */
-export const RESPONSE_BODY_LIMIT = 16 * 1024;
 
 export interface SendTarget {
   /** Limits are per destination name. */
@@ -169,55 +166,92 @@ function retryAfterMs(value: string | undefined, now: number): number | null {
   return Number.isFinite(at) ? Math.max(0, at - now) : null;
 }
 
-function classify(code: string | undefined, message: string): ErrorClass {
-  const c = code ?? '';
-  if (c === 'ETIMEDOUT' || c === 'ESOCKETTIMEDOUT' || /timeout/i.test(message)) return 'timeout';
-  if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return 'dns';
-  if (c === 'ECONNREFUSED') return 'refused';
-  if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'ERR_STREAM_PREMATURE_CLOSE' || /socket hang up|aborted/i.test(message)) return 'reset';
-  if (/CERT|SSL|TLS|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(c) || /certificate|ssl|tls/i.test(message)) return 'tls';
-  return 'network';
-}
+/**
+ * The worker thread that makes the HTTP requests (webhook-post-thread.ts), started at the first
+ * send. Jobs go over in one message per turn of this thread's event loop; a thread that dies
+ * (it should not) fails the requests it held as network errors, and the next send starts another.
+ */
+class PostThread {
+  private worker: Worker | null = null;
+  private readonly waiting = new Map<number, (answer: PostAnswer) => void>();
+  private nextId = 1;
+  private outbox: PostJob[] = [];
+  private closed: (() => void) | null = null;
 
-/** Up to `limit` bytes of a response as text; the rest is read and dropped so the connection stays reusable. */
-function readLimited(stream: Readable, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-      size += chunk.length;
+  post(job: Omit<PostJob, 'id'>): Promise<PostAnswer> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      // Held only while it has work: a connector that is otherwise done is not kept alive by it.
+      if (this.waiting.size === 1) this.thread().ref();
+      this.outbox.push({ ...job, id });
+      if (this.outbox.length === 1) queueMicrotask(() => this.flush());
     });
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-  });
-}
+  }
 
-function decoded(res: http.IncomingMessage): Readable {
-  const enc = String(res.headers['content-encoding'] ?? '').toLowerCase();
-  if (enc === 'gzip' || enc === 'x-gzip') return res.pipe(zlib.createGunzip());
-  if (enc === 'deflate') return res.pipe(zlib.createInflate());
-  if (enc === 'br') return res.pipe(zlib.createBrotliDecompress());
-  return res;
-}
+  private flush(): void {
+    const jobs = this.outbox;
+    this.outbox = [];
+    if (jobs.length) this.thread().postMessage({ jobs } satisfies ToPostThread);
+  }
 
-class AttemptTimeout extends Error {
-  readonly code = 'ETIMEDOUT';
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    // Under tsx (the TypeScript sources) the thread registers it too; compiled, it loads the .js.
+    const file = path.join(__dirname, `webhook-post-thread${path.extname(__filename)}`);
+    const source = `${file.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(file)}).servePosts(require('node:worker_threads').parentPort);`;
+    const worker = new Worker(source, { eval: true });
+    worker.on('message', (m: FromPostThread) => {
+      if ('closed' in m) {
+        this.closed?.();
+        return;
+      }
+      for (const a of m.answers) this.answer(a);
+    });
+    worker.on('error', () => undefined);
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      // Whatever it still held failed with it; the receiver may have had it (it dedupes on webhook-id).
+      for (const id of [...this.waiting.keys()]) this.answer({ id, durationMs: 0, status: null, responseHeaders: null, responseBody: null, errorClass: 'network', errorMessage: `the sending thread stopped (exit code ${code})`, retryAfter: null });
+      this.closed?.();
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private answer(a: PostAnswer): void {
+    const resolve = this.waiting.get(a.id);
+    if (!resolve) return;
+    this.waiting.delete(a.id);
+    resolve(a);
+    if (this.waiting.size === 0) this.worker?.unref();
+  }
+
+  /** Close its connections (requests in flight end as failed attempts, answered), then stop it. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.flush();
+    await new Promise<void>((resolve) => {
+      this.closed = resolve;
+      worker.postMessage({ close: true } satisfies ToPostThread);
+    });
+    this.closed = null;
+    this.worker = null;
+    await worker.terminate();
+  }
 }
 
 /**
  * POSTs signed webhooks to partner endpoints: keep-alive connections, no redirects (a 3xx is a
- * failure), a timeout per destination, each destination's own rate and concurrency limit.
- * Failures come back as an AttemptResult, never as a thrown axios error.
+ * failure), a timeout per destination, each destination's own rate and concurrency limit. The
+ * limits are kept here; the requests are made by a thread of their own (PostThread). Failures
+ * come back as an AttemptResult, never as a thrown error.
  */
 export class WebhookSender {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   private readonly limiters = new Map<string, LimiterEntry>();
   private readonly now: () => number;
-
-  /** Request options per destination URL, parsed once. */
-  private readonly endpoints = new Map<string, { secure: boolean; options: http.RequestOptions }>();
+  private readonly posts = new PostThread();
 
   constructor(private readonly opts: SenderOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -261,71 +295,18 @@ export class WebhookSender {
       const req = request();
       const startedAt = new Date(this.now());
       onStart?.(req, startedAt);
-      const t0 = performance.now();
-      const result = await this.post(target, req, startedAt);
-      result.durationMs = performance.now() - t0;
-      return { request: req, result };
-    });
-  }
-
-  /**
-   * One POST over node's own HTTP client: per-request overhead matters at thousands of deliveries
-   * a second. Redirects are never followed (node does not follow them); the timeout covers the
-   * whole exchange, a receiver that drips its answer included.
-   */
-  private post(target: SendTarget, req: SendRequest, startedAt: Date): Promise<AttemptResult> {
-    const base: AttemptResult = { startedAt, durationMs: 0, status: null, responseHeaders: null, responseBody: null, errorClass: null, errorMessage: null, retryAfterMs: null };
-    let endpoint = this.endpoints.get(target.url);
-    if (!endpoint) {
-      const url = new URL(target.url);
-      endpoint = { secure: url.protocol === 'https:', options: urlToHttpOptions(url) };
-      this.endpoints.set(target.url, endpoint);
-    }
-    const { secure } = endpoint;
-    return new Promise<AttemptResult>((resolve) => {
-      let status: number | null = null;
-      let headers: Record<string, string> | null = null;
-      let settled = false;
-      const finish = (r: AttemptResult) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(r);
+      const a = await this.posts.post({ url: target.url, timeoutMs: target.timeoutMs, headers: req.headers, body: req.body });
+      const result: AttemptResult = {
+        startedAt,
+        durationMs: a.durationMs,
+        status: a.status,
+        responseHeaders: a.responseHeaders,
+        responseBody: a.responseBody,
+        errorClass: a.errorClass,
+        errorMessage: a.errorMessage,
+        retryAfterMs: a.status === 429 || a.status === 503 ? retryAfterMs(a.retryAfter ?? undefined, this.now()) : null,
       };
-      const request = (secure ? https : http).request(
-        { ...endpoint.options, method: 'POST', agent: secure ? this.httpsAgent : this.httpAgent, headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) } },
-        (res) => {
-          status = res.statusCode ?? 0;
-          headers = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-          readLimited(decoded(res), RESPONSE_BODY_LIMIT).then(
-            (body) => {
-              const s = status!;
-              const redirect = s >= 300 && s < 400;
-              finish({
-                ...base,
-                status: s,
-                responseHeaders: headers,
-                responseBody: body,
-                errorClass: redirect ? 'redirect' : null,
-                errorMessage: redirect ? `redirect to ${headers!.location ?? '(no location)'} not followed` : null,
-                retryAfterMs: s === 429 || s === 503 ? retryAfterMs(headers!['retry-after'], this.now()) : null,
-              });
-            },
-            (err: Error) => finish({ ...base, status, responseHeaders: headers, errorClass: classify((err as { code?: string }).code, err.message), errorMessage: `answer cut off: ${err.message}`.slice(0, 500) }),
-          );
-        },
-      );
-      const timer = setTimeout(() => request.destroy(new AttemptTimeout(`no complete answer within ${target.timeoutMs} ms`)), target.timeoutMs);
-      request.on('error', (err: Error & { code?: string }) => {
-        if (err instanceof AttemptTimeout) {
-          finish({ ...base, status, responseHeaders: headers, errorClass: 'timeout', errorMessage: err.message });
-          return;
-        }
-        // Only the code and message are kept: nothing of the request (its headers) travels with them.
-        finish({ ...base, status, responseHeaders: headers, errorClass: classify(err.code, err.message), errorMessage: `${err.code ?? 'error'}: ${err.message}`.slice(0, 500) });
-      });
-      request.end(req.body);
+      return { request: req, result };
     });
   }
 
@@ -337,7 +318,6 @@ export class WebhookSender {
   async close(): Promise<void> {
     await Promise.all([...this.limiters.values()].map((l) => l.gate.stop()));
     this.limiters.clear();
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    await this.posts.close();
   }
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { WebhookSender, type SendTarget } from '../../src/clients/webhook-sender';
 import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';
 
@@ -80,5 +83,40 @@ describe('webhook sender gates: concurrency, order, reloads, close', function ()
     assert.equal(sender.queued('crm'), 0);
     // Six more starts at 2/s would take 3 s; at 50/s well under one.
     assert.ok(Date.now() - t0 < 1500, `the queued sends took ${Date.now() - t0} ms`);
+  });
+
+  it('the thread that makes the requests: one that dies fails what it held as network errors, and the next send starts another', async () => {
+    receiver.setDefault({ kind: 'hold' });
+    const target: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: null, concurrency: 4 };
+    const held = [0, 1].map((i) => send(target, i));
+    await receiver.waitFor(2);
+    // As if it crashed: the worker thread is stopped under the sender.
+    await (sender as unknown as { posts: { worker: Worker } }).posts.worker.terminate();
+    const failed = await Promise.all(held);
+    assert.deepEqual(
+      failed.map((r) => [r.result.status, r.result.errorClass, /sending thread stopped/.test(r.result.errorMessage ?? '')]),
+      [
+        [null, 'network', true],
+        [null, 'network', true],
+      ],
+    );
+    receiver.release();
+    receiver.setDefault({ kind: 'status', status: 200 });
+    assert.equal((await send(target, 2)).result.status, 200);
+  });
+
+  it('keeps a process alive while a request is out, and not after', async () => {
+    receiver.setDefault({ kind: 'sleep', ms: 300 });
+    const script = [
+      "require('tsx/cjs');",
+      "const { WebhookSender } = require('./src/clients/webhook-sender');",
+      `new WebhookSender().send({ name: 'crm', url: ${JSON.stringify(`${receiver.url}/hook`)}, timeoutMs: 5000, ratePerSecond: null, concurrency: 1 }, () => ({ headers: {}, body: '{}' }))`,
+      '  .then((r) => console.log(r.result.status));',
+    ].join('\n');
+    // Nothing else holds the process: it must wait for the answer, then end by itself (never closed).
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..'), timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    assert.equal(out.trim(), '200');
   });
 });
