@@ -7,10 +7,14 @@ import zlib from 'node:zlib';
 import type { ErrorClass } from '../domain/delivery';
 
 /**
- * The HTTP side of the webhook sender, run in a worker thread of its own: request, answer,
- * timeout, error class. The connector's thread keeps the queue, the limits, the signing and the
+ * The HTTP side of the webhook sender, run in a worker thread of its own: each destination's
+ * line (its concurrency, in order), the request, answer, timeout and error class. The connector's thread keeps the delivery queue, rate limits and the
  * database, and hands each POST over in a message; at thousands of deliveries a second, node's
- * HTTP client alone took more of that thread than all the rest.
+ * HTTP client alone took more of that thread than all the rest. A line's next request starts as
+ * soon as one ends, without waiting for the connector's thread to hear of it. Rate-limited
+ * destinations are sent from the connector's thread (Poster alone): a hop between threads would
+ * add its own delay between the limiter's start and the request, bunching requests a strict
+ * receiver counts in one second.
  */
 
 /** Response bodies are kept up to this size in the attempt log. */
@@ -22,11 +26,17 @@ export interface PostJob {
   timeoutMs: number;
   headers: Record<string, string>;
   body: string;
+  /** Queue in this destination's line, at most `concurrency` at once; null: start now. */
+  line: { name: string; concurrency: number } | null;
 }
 
 /** What came back for a job; `retryAfter` is the raw header, read by the caller against its own clock. */
 export interface PostAnswer {
   id: number;
+  /** The job never started: the sender closed first. */
+  stopped?: true;
+  /** How long it waited in its line before it started. */
+  queuedMs: number;
   durationMs: number;
   status: number | null;
   responseHeaders: Record<string, string> | null;
@@ -78,28 +88,29 @@ class AttemptTimeout extends Error {
 }
 
 /**
- * One POST over node's own HTTP client, keep-alive. Redirects are never followed (node does not
+ * One POST over node's own HTTP client, keep-alive (used by the sending thread, and by the
+ * connector's thread for rate-limited destinations). Redirects are never followed (node does not
  * follow them; a 3xx is a failure); the timeout covers the whole exchange, a receiver that drips
  * its answer included.
  */
-class Poster {
+export class Poster {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   /** Request options per destination URL, parsed once. */
   private readonly endpoints = new Map<string, { secure: boolean; options: http.RequestOptions }>();
 
-  post(job: PostJob, done: (answer: PostAnswer) => void): void {
+  post(job: PostJob, queuedMs: number, done: (answer: PostAnswer) => void): void {
     const t0 = performance.now();
     let status: number | null = null;
     let headers: Record<string, string> | null = null;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
-    const finish = (a: Omit<PostAnswer, 'id' | 'durationMs' | 'status' | 'responseHeaders' | 'retryAfter'> & { status?: number | null }) => {
+    const finish = (a: Pick<PostAnswer, 'responseBody' | 'errorClass' | 'errorMessage'> & { status?: number | null }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       const s = a.status === undefined ? status : a.status;
-      done({ id: job.id, durationMs: performance.now() - t0, status: s, responseHeaders: headers, responseBody: a.responseBody, errorClass: a.errorClass, errorMessage: a.errorMessage, retryAfter: headers?.['retry-after'] ?? null });
+      done({ id: job.id, queuedMs, durationMs: performance.now() - t0, status: s, responseHeaders: headers, responseBody: a.responseBody, errorClass: a.errorClass, errorMessage: a.errorMessage, retryAfter: headers?.['retry-after'] ?? null });
     };
     try {
       let endpoint = this.endpoints.get(job.url);
@@ -150,9 +161,19 @@ class Poster {
   }
 }
 
+/** A destination's jobs waiting for a free place among its `concurrency`, in arrival order. */
+interface Line {
+  concurrency: number;
+  running: number;
+  waiting: { job: PostJob; at: number }[];
+  /** Index of the next waiting job (Array.shift would copy a long line each time). */
+  head: number;
+}
+
 /** The post thread's loop: jobs in, answers out, a message per turn of its event loop each way. */
 export function servePosts(port: MessagePort): void {
   const poster = new Poster();
+  const lines = new Map<string, Line>();
   let answers: PostAnswer[] = [];
   let scheduled = false;
   let closing = false;
@@ -172,16 +193,56 @@ export function servePosts(port: MessagePort): void {
       setImmediate(flush);
     }
   };
+  const start = (job: PostJob, receivedAt: number, line: Line | null) => {
+    if (line) line.running += 1;
+    poster.post(job, performance.now() - receivedAt, (a) => {
+      if (line) {
+        line.running -= 1;
+        pump(line);
+      }
+      done(a);
+    });
+  };
+  /** Start what the line has room for: a finished job hands its place to the next in line. */
+  const pump = (line: Line) => {
+    while (line.running < line.concurrency && line.head < line.waiting.length) {
+      const next = line.waiting[line.head]!;
+      line.head += 1;
+      if (line.head > 1024 && line.head * 2 > line.waiting.length) {
+        line.waiting = line.waiting.slice(line.head);
+        line.head = 0;
+      }
+      start(next.job, next.at, line);
+    }
+  };
   port.on('message', (m: ToPostThread) => {
     if ('close' in m) {
       closing = true;
+      // What has not started never will: answered as stopped. What is in flight fails as its connection closes.
+      for (const line of lines.values()) {
+        for (const w of line.waiting.slice(line.head)) done({ id: w.job.id, stopped: true, queuedMs: 0, durationMs: 0, status: null, responseHeaders: null, responseBody: null, errorClass: null, errorMessage: null, retryAfter: null });
+        line.waiting = [];
+        line.head = 0;
+      }
       poster.close();
       if (!scheduled) flush();
       return;
     }
+    const now = performance.now();
+    const touched = new Set<Line>();
     for (const job of m.jobs) {
       open += 1;
-      poster.post(job, done);
+      if (!job.line) {
+        start(job, now, null);
+        continue;
+      }
+      let line = lines.get(job.line.name);
+      if (!line) lines.set(job.line.name, (line = { concurrency: job.line.concurrency, running: 0, waiting: [], head: 0 }));
+      // A reloaded concurrency applies to the whole line: a higher one starts waiting jobs at once.
+      line.concurrency = job.line.concurrency;
+      line.waiting.push({ job, at: now });
+      touched.add(line);
     }
+    for (const line of touched) pump(line);
   });
 }

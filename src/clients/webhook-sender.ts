@@ -2,8 +2,9 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Bottleneck from 'bottleneck';
 import type { AttemptResult } from '../domain/delivery';
+import { webhookHeaders, type SigningSecret } from '../domain/signing';
 import type { RateLimiter } from './shared-limits';
-import type { FromPostThread, PostAnswer, PostJob, ToPostThread } from './webhook-post-thread';
+import { Poster, type FromPostThread, type PostAnswer, type PostJob, type ToPostThread } from './webhook-post-thread';
 
 export { RESPONSE_BODY_LIMIT } from './webhook-post-thread';
 
@@ -30,6 +31,13 @@ export interface SendTarget {
 export interface SendRequest {
   headers: Record<string, string>;
   body: string;
+  /**
+   * Add the Standard Webhooks headers (this webhook-id, the secrets active then) when the request
+   * is handed over to be sent: as its rate limiter starts it, or as it joins its destination's
+   * line in the sending thread, which holds at most a round or two of the destination's
+   * concurrency (or a tenth of a second of a fast receiver's pace) before it.
+   */
+  sign?: { id: string; secrets: SigningSecret[] };
 }
 
 export interface SenderOptions {
@@ -41,7 +49,10 @@ export interface SenderOptions {
   now?: () => number;
 }
 
-/** Runs a job now or when the destination allows: a rate limiter, or only a concurrency cap. */
+/**
+ * A rate-limited destination's limiter: runs a job when the rate (and its concurrency) allows.
+ * Destinations without a rate limit are limited in the sending thread's line instead.
+ */
 interface Gate {
   schedule<T>(job: () => Promise<T>): Promise<T>;
   size(): number;
@@ -56,72 +67,6 @@ interface Gate {
 interface LimiterEntry {
   gate: Gate;
   key: string;
-}
-
-/**
- * At most `max` jobs at once, the rest in arrival order. Destinations without a rate limit use
- * this rather than bottleneck, whose per-job scheduling caps a limiter at a few hundred jobs a
- * second (SGrondin/bottleneck#144): too slow for a fast receiver.
- */
-class ConcurrencyGate implements Gate {
-  /** Jobs holding a slot: running, or woken and about to run. */
-  private running = 0;
-  /** Waiting jobs in arrival order; `head` is the next (Array.shift would copy a long queue each time). */
-  private waiting: (() => void)[] = [];
-  private head = 0;
-  private stopped = false;
-  constructor(private max: number) {}
-
-  async schedule<T>(job: () => Promise<T>): Promise<T> {
-    if (this.stopped) throw new Error('sender stopped');
-    // A finished job hands its slot to the next waiting one, so a newcomer never jumps the queue.
-    if (this.running < this.max && !this.hasWaiting()) this.running += 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    if (this.stopped) throw new Error('sender stopped');
-    try {
-      return await job();
-    } finally {
-      if (this.running <= this.max && this.hasWaiting()) this.wakeNext();
-      else this.running -= 1;
-    }
-  }
-
-  update(target: SendTarget): boolean {
-    if (target.ratePerSecond) return false;
-    // A lower limit takes effect as jobs finish; a higher one wakes waiting jobs at once.
-    this.max = target.concurrency;
-    while (this.running < this.max && this.hasWaiting()) {
-      this.running += 1;
-      this.wakeNext();
-    }
-    return true;
-  }
-
-  private hasWaiting(): boolean {
-    return this.head < this.waiting.length;
-  }
-
-  private wakeNext(): void {
-    const wake = this.waiting[this.head]!;
-    this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.head);
-      this.head = 0;
-    }
-    wake();
-  }
-
-  size(): number {
-    return this.running + this.waiting.length - this.head;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    const waiting = this.waiting.slice(this.head);
-    this.waiting = [];
-    this.head = 0;
-    for (const w of waiting) w();
-  }
 }
 
 /** Slower than the limit by RATE_MARGIN: evenly spaced starts still arrive bunched by delays on the way out. */
@@ -212,7 +157,7 @@ class PostThread {
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
       // Whatever it still held failed with it; the receiver may have had it (it dedupes on webhook-id).
-      for (const id of [...this.waiting.keys()]) this.answer({ id, durationMs: 0, status: null, responseHeaders: null, responseBody: null, errorClass: 'network', errorMessage: `the sending thread stopped (exit code ${code})`, retryAfter: null });
+      for (const id of [...this.waiting.keys()]) this.answer({ id, queuedMs: 0, durationMs: 0, status: null, responseHeaders: null, responseBody: null, errorClass: 'network', errorMessage: `the sending thread stopped (exit code ${code})`, retryAfter: null });
       this.closed?.();
     });
     this.worker = worker;
@@ -252,14 +197,33 @@ export class WebhookSender {
   private readonly limiters = new Map<string, LimiterEntry>();
   private readonly now: () => number;
   private readonly posts = new PostThread();
+  /** Rate-limited destinations' requests, made on this thread. */
+  private local: Poster | null = null;
+  /** Per destination without a rate limit: requests handed to the sending thread, not yet answered. */
+  private readonly lined = new Map<string, number>();
+  private closed = false;
 
   constructor(private readonly opts: SenderOptions = {}) {
     this.now = opts.now ?? Date.now;
   }
 
-  private gate(target: SendTarget): Gate {
-    const key = `${target.ratePerSecond ?? 'none'}/${target.concurrency}`;
+  /**
+   * The rate limiter of a rate-limited destination, or null: without a rate limit, the sending
+   * thread's line keeps to the destination's concurrency (a finished request hands its place to
+   * the next at once; bottleneck's per-job scheduling caps a limiter at a few hundred jobs a
+   * second, SGrondin/bottleneck#144).
+   */
+  private gate(target: SendTarget): Gate | null {
     const existing = this.limiters.get(target.name);
+    if (!target.ratePerSecond) {
+      // A rate limit removed: work queued in the old limiter finishes there, and it is then stopped.
+      if (existing) {
+        this.limiters.delete(target.name);
+        this.retire(existing.gate);
+      }
+      return null;
+    }
+    const key = `${target.ratePerSecond}/${target.concurrency}`;
     if (existing && existing.key === key) return existing.gate;
     // Settings changed (hot reload): the gate takes them in place, for the sends queued in it too
     // (a shared limiter for every replica: a second one with the same id would strand the first).
@@ -267,15 +231,8 @@ export class WebhookSender {
       existing.key = key;
       return existing.gate;
     }
-    // A rate limit added or removed: new work goes through a new gate; work queued in the old one
-    // finishes there, and the old gate is then stopped.
-    if (existing) this.retire(existing.gate);
-    const shared = target.ratePerSecond ? this.opts.limiterFactory?.(target) : undefined;
-    const gate = shared
-      ? sharedGate(shared)
-      : target.ratePerSecond
-        ? bottleneckGate(new Bottleneck(localRate(target)))
-        : new ConcurrencyGate(target.concurrency);
+    const shared = this.opts.limiterFactory?.(target);
+    const gate = shared ? sharedGate(shared) : bottleneckGate(new Bottleneck(localRate(target)));
     this.limiters.set(target.name, { gate, key });
     return gate;
   }
@@ -288,36 +245,52 @@ export class WebhookSender {
     check();
   }
 
-  /** Sends now that the destination's limiter allows it; `onStart` fires when the request leaves. */
-  async send(target: SendTarget, request: () => SendRequest, onStart?: (req: SendRequest, at: Date) => void): Promise<{ request: SendRequest; result: AttemptResult }> {
-    return this.gate(target).schedule(async () => {
-      // Headers are built at the moment of sending, so the signature's timestamp is fresh.
-      const req = request();
-      const startedAt = new Date(this.now());
-      onStart?.(req, startedAt);
-      const a = await this.posts.post({ url: target.url, timeoutMs: target.timeoutMs, headers: req.headers, body: req.body });
-      const result: AttemptResult = {
-        startedAt,
-        durationMs: a.durationMs,
-        status: a.status,
-        responseHeaders: a.responseHeaders,
-        responseBody: a.responseBody,
-        errorClass: a.errorClass,
-        errorMessage: a.errorMessage,
-        retryAfterMs: a.status === 429 || a.status === 503 ? retryAfterMs(a.retryAfter ?? undefined, this.now()) : null,
-      };
-      return { request: req, result };
-    });
+  /**
+   * Sends once the destination's limits allow it, signed (`request.sign`) as it is handed over.
+   * The answer's request carries the headers it was sent with.
+   */
+  async send(target: SendTarget, request: SendRequest): Promise<{ request: SendRequest; result: AttemptResult }> {
+    const gate = this.gate(target);
+    return gate ? gate.schedule(() => this.post(target, request, null)) : this.post(target, request, { name: target.name, concurrency: target.concurrency });
   }
 
-  /** Requests waiting in a destination's limiter or in flight. */
+  private async post(target: SendTarget, request: SendRequest, line: PostJob['line']): Promise<{ request: SendRequest; result: AttemptResult }> {
+    if (this.closed) throw new Error('sender stopped');
+    const clockMs = this.now();
+    const sent: SendRequest = { headers: request.sign ? { ...request.headers, ...webhookHeaders(request.sign.secrets, request.sign.id, request.body, new Date(clockMs)) } : request.headers, body: request.body };
+    if (line) this.lined.set(line.name, (this.lined.get(line.name) ?? 0) + 1);
+    let a: PostAnswer;
+    try {
+      const job = { url: target.url, timeoutMs: target.timeoutMs, headers: sent.headers, body: request.body, line };
+      // A rate-limited request leaves from here, right as its limiter starts it.
+      a = line ? await this.posts.post(job) : await new Promise<PostAnswer>((resolve) => (this.local ??= new Poster()).post({ ...job, id: 0 }, 0, resolve));
+    } finally {
+      if (line) this.lined.set(line.name, this.lined.get(line.name)! - 1);
+    }
+    if (a.stopped) throw new Error('sender stopped');
+    const result: AttemptResult = {
+      startedAt: new Date(clockMs + a.queuedMs),
+      durationMs: a.durationMs,
+      status: a.status,
+      responseHeaders: a.responseHeaders,
+      responseBody: a.responseBody,
+      errorClass: a.errorClass,
+      errorMessage: a.errorMessage,
+      retryAfterMs: a.status === 429 || a.status === 503 ? retryAfterMs(a.retryAfter ?? undefined, this.now()) : null,
+    };
+    return { request: sent, result };
+  }
+
+  /** Requests waiting in a destination's limiter or line, or in flight. */
   queued(name: string): number {
-    return this.limiters.get(name)?.gate.size() ?? 0;
+    return (this.limiters.get(name)?.gate.size() ?? 0) + (this.lined.get(name) ?? 0);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.limiters.values()].map((l) => l.gate.stop()));
     this.limiters.clear();
+    this.local?.close();
     await this.posts.close();
   }
 }

@@ -2,7 +2,6 @@ import type { WebhookSender } from '../clients/webhook-sender';
 import type { Clock } from '../domain/clock';
 import { decide, nextProbeBackoff, type AttemptResult, type AttemptTrigger, type Decision, type Outcome } from '../domain/delivery';
 import { redactHeaders } from '../domain/headers';
-import { webhookHeaders } from '../domain/signing';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { AttemptRecord, Delivery, DeliveryStore } from '../stores/delivery-store';
@@ -180,10 +179,33 @@ export class DeliveryWorker {
     return this.deps.destinations.all().reduce((n, d) => n + this.capacity(d), 0) || 1;
   }
 
-  /** Claim no more than a destination can take soon: its concurrency, or a second of its rate. */
+  /**
+   * Claim no more than a destination can take soon: two rounds of its concurrency, or a second
+   * of its rate. A receiver that answers fast is claimed further ahead, up to what it takes in a
+   * tenth of a second (at most sixteen rounds): the sending thread's line must not run dry while
+   * this thread is busy with the database between claims. A delivery is signed as it joins the
+   * line, so what waits there is never more than a round or so old.
+   */
   private capacity(d: OutboundDestination): number {
     const byRate = d.ratePerSecond ? Math.max(1, Math.ceil(d.ratePerSecond)) : Number.POSITIVE_INFINITY;
-    return Math.max(1, Math.min(d.concurrency * 4, byRate));
+    const ahead = Math.min(d.concurrency * 16, Math.ceil((this.paces.get(d.name)?.perSecond ?? 0) / 10));
+    return Math.max(1, Math.min(Math.max(d.concurrency * 2, ahead), byRate));
+  }
+
+  /** Deliveries answered per second, per destination, over the last whole second. */
+  private readonly paces = new Map<string, { since: number; count: number; perSecond: number }>();
+
+  private answered(name: string): void {
+    const now = performance.now();
+    const p = this.paces.get(name) ?? { since: now, count: 0, perSecond: 0 };
+    if (now - p.since >= 1000) {
+      // A quiet second (or more) counts as such: the pace falls back at once.
+      p.perSecond = now - p.since < 2000 ? p.count : 0;
+      p.since = now;
+      p.count = 0;
+    }
+    p.count += 1;
+    this.paces.set(name, p);
   }
 
   private async cycle(): Promise<boolean> {
@@ -237,6 +259,7 @@ export class DeliveryWorker {
     this.statesCache = null;
   }
 
+  /** Long enough for the rounds claimed ahead to time out one after another, and then some. */
   private claimTtl(d: OutboundDestination): number {
     return Math.max(this.deps.settings.claimTtlMs, d.timeoutMs * 2 + 30_000);
   }
@@ -259,12 +282,8 @@ export class DeliveryWorker {
     this.inflight.set(d.name, (this.inflight.get(d.name) ?? 0) + 1);
     const target = { name: d.name, url: d.url, timeoutMs: d.timeoutMs, ratePerSecond: d.ratePerSecond, concurrency: d.concurrency };
     const p = this.deps.sender
-      .send(target, () => {
-        const now = this.deps.clock.now();
-        // Signed at the moment of sending with the secrets active now: fresh timestamp, current keys.
-        const headers = { 'content-type': 'application/json', 'user-agent': 'leap-connector', ...d.headers, ...webhookHeaders(d.secrets, delivery.id, delivery.body, now) };
-        return { headers, body: delivery.body };
-      })
+      // Signed as the request starts, with the secrets active then: fresh timestamp, current keys.
+      .send(target, { headers: { 'content-type': 'application/json', 'user-agent': 'leap-connector', ...d.headers }, body: delivery.body, sign: { id: delivery.id, secrets: d.secrets } })
       .then(({ request, result }) => this.settle(d, delivery, trigger, request.headers, result))
       .catch((err: unknown) => this.deps.logger.error('send failed unexpectedly', { destination: d.name, delivery_id: delivery.id, err: errorMessage(err) }))
       .finally(() => {
@@ -280,6 +299,7 @@ export class DeliveryWorker {
 
   private settle(d: OutboundDestination, delivery: Delivery, trigger: AttemptTrigger, headers: Record<string, string>, result: AttemptResult): void {
     const now = this.deps.clock.now();
+    this.answered(d.name);
     let decision = decide(result, delivery.retryIndex, { scheduleMs: d.retryScheduleMs, jitter: d.jitter, deadOn: d.deadOn }, now, this.deps.random);
     // A failed probe is the destination's failure, not the delivery's: it keeps its place and its retries.
     if (trigger === 'probe' && decision.outcome !== 'delivered') decision = { ...decision, outcome: decision.outcome === 'dead' ? 'retry' : decision.outcome, nextAttemptAt: now, retryIndex: delivery.retryIndex, deadReason: null };

@@ -254,7 +254,7 @@ async function senderLoop(port: number, bodies: { id: string; body: string }[], 
   const t0 = performance.now();
   await Promise.all(
     bodies.map((b) =>
-      sender.send(target, () => ({ headers: { 'content-type': 'application/json', 'user-agent': 'leap-connector', ...d.headers, ...webhookHeaders(d.secrets, `${b.id}_sender`, b.body, new Date()) }, body: b.body })),
+      sender.send(target, { headers: { 'content-type': 'application/json', 'user-agent': 'leap-connector', ...d.headers }, body: b.body, sign: { id: `${b.id}_sender`, secrets: d.secrets } }),
     ),
   );
   const perSecond = (bodies.length * 1000) / (performance.now() - t0);

@@ -82,7 +82,7 @@ if (REDIS_URL) {
       try {
         const results = await Promise.all(
           senders.flatMap((sender, r) =>
-            Array.from({ length: each }, (_, i) => sender.send(target, () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replica: r, i }) }))),
+            Array.from({ length: each }, (_, i) => sender.send(target, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replica: r, i }) })),
           ),
         );
         const arrivals = receiver.requests.map((q) => q.arrivedAt);
@@ -110,7 +110,7 @@ if (REDIS_URL) {
       const sender = new WebhookSender({ limiterFactory: (t) => limits.limiter(`destination:${t.name}`, { ratePerSecond: t.ratePerSecond!, maxConcurrent: t.concurrency }) });
       const before: SendTarget = { name: 'crm', url: `${receiver.url}/hook`, timeoutMs: 5000, ratePerSecond: 2, concurrency: 1 };
       const after: SendTarget = { ...before, ratePerSecond: 50 };
-      const send = (target: SendTarget, i: number) => sender.send(target, () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) }));
+      const send = (target: SendTarget, i: number) => sender.send(target, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) });
       try {
         const queued = [0, 1, 2].map((i) => send(before, i));
         await new Promise((r) => setTimeout(r, 50));

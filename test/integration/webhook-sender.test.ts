@@ -19,7 +19,7 @@ describe('webhook sender gates: concurrency, order, reloads, close', function ()
     await receiver.close();
   });
 
-  const send = (target: SendTarget, i: number) => sender.send(target, () => ({ headers: { 'content-type': 'application/json', 'webhook-id': `msg_${i}` }, body: JSON.stringify({ i }) }));
+  const send = (target: SendTarget, i: number) => sender.send(target, { headers: { 'content-type': 'application/json', 'webhook-id': `msg_${i}` }, body: JSON.stringify({ i }) });
 
   it('keeps to its concurrency with thousands queued, starts them in the order queued, answers every one', async () => {
     // Answers a millisecond late, so that sends overlap at the receiver.
@@ -110,7 +110,7 @@ describe('webhook sender gates: concurrency, order, reloads, close', function ()
     const script = [
       "require('tsx/cjs');",
       "const { WebhookSender } = require('./src/clients/webhook-sender');",
-      `new WebhookSender().send({ name: 'crm', url: ${JSON.stringify(`${receiver.url}/hook`)}, timeoutMs: 5000, ratePerSecond: null, concurrency: 1 }, () => ({ headers: {}, body: '{}' }))`,
+      `new WebhookSender().send({ name: 'crm', url: ${JSON.stringify(`${receiver.url}/hook`)}, timeoutMs: 5000, ratePerSecond: null, concurrency: 1 }, { headers: {}, body: '{}' })`,
       '  .then((r) => console.log(r.result.status));',
     ].join('\n');
     // Nothing else holds the process: it must wait for the answer, then end by itself (never closed).
