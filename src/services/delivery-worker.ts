@@ -10,6 +10,12 @@ import type { Transactor } from '../stores/transaction';
 import type { DestinationSource, OutboundDestination } from '../domain/destination';
 import { groupBy } from '../domain/group-by';
 
+/** The window over which a destination's pace (answers a second) is measured. */
+const PACE_WINDOW_MS = 100;
+
+/** How often lines are checked for a first delivery left waiting (at start, then this often). */
+const LINE_UP_EVERY_MS = 60_000;
+
 export interface DeliveryWorkerSettings {
   /** How often to look for due work when nothing woke the worker. */
   pollMs: number;
@@ -69,6 +75,7 @@ export class DeliveryWorker {
   private flushing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private lastReap = 0;
+  private lastLineUp = 0;
   /**
    * Moves whenever what a claim can find may have changed: results written, new work committed
    * (notify), time passed (a poll). `starved` holds, per destination, the generation in which a
@@ -192,15 +199,15 @@ export class DeliveryWorker {
     return Math.max(1, Math.min(Math.max(d.concurrency * 2, ahead), byRate));
   }
 
-  /** Deliveries answered per second, per destination, over the last whole second. */
+  /** Deliveries answered per second, per destination, over the last tenth of a second. */
   private readonly paces = new Map<string, { since: number; count: number; perSecond: number }>();
 
   private answered(name: string): void {
     const now = performance.now();
     const p = this.paces.get(name) ?? { since: now, count: 0, perSecond: 0 };
-    if (now - p.since >= 1000) {
-      // A quiet second (or more) counts as such: the pace falls back at once.
-      p.perSecond = now - p.since < 2000 ? p.count : 0;
+    if (now - p.since >= PACE_WINDOW_MS) {
+      // A quiet window (or more) counts as such: the pace falls back at once.
+      p.perSecond = now - p.since < 2 * PACE_WINDOW_MS ? (p.count * 1000) / (now - p.since) : 0;
       p.since = now;
       p.count = 0;
     }
@@ -219,6 +226,14 @@ export class DeliveryWorker {
       if (released) this.deps.logger.warn('took back deliveries whose worker stopped before finishing', { count: released });
     }
     const states = await this.destinationStates(now);
+    if (now.getTime() - this.lastLineUp > LINE_UP_EVERY_MS || now.getTime() < this.lastLineUp) {
+      this.lastLineUp = now.getTime();
+      for (const d of this.deps.destinations.all()) {
+        if (!d.enabled || states.get(d.name)?.paused) continue;
+        const moved = await this.deps.deliveries.lineUpStalled(d.name);
+        if (moved) this.deps.logger.warn('put in order meters whose next delivery waited with nothing ahead of it', { destination: d.name, meters: moved });
+      }
+    }
     let worked = false;
     for (const d of this.deps.destinations.all()) {
       if (!d.enabled) continue;
@@ -231,12 +246,15 @@ export class DeliveryWorker {
       const inflight = this.inflight.get(d.name) ?? 0;
       const free = cap - inflight;
       // Claim in batches: a query per freed slot would cost more than the sends themselves.
-      if (free <= 0 || (inflight > 0 && free < Math.ceil(cap / 4))) continue;
+      if (free <= 0 || (inflight > 0 && free < Math.ceil(cap / 2))) continue;
       // The last claim found less than it asked for (the rest wait behind their meters' earlier
       // deliveries, or are not due): asking again before anything changed would find the same.
       if (this.starved.get(d.name) === this.generation) continue;
+      // What the claim saw is as of before it was asked: a change meanwhile (results written while
+      // it ran) must still start the next one.
+      const seen = this.generation;
       const claimed = await this.deps.deliveries.claimDue(d.name, this.deps.owner, free, now, this.claimTtl(d));
-      if (claimed.length < free) this.starved.set(d.name, this.generation);
+      if (claimed.length < free) this.starved.set(d.name, seen);
       else this.starved.delete(d.name);
       for (const delivery of claimed) this.dispatch(d, delivery, delivery.lastTrigger);
       worked = worked || claimed.length > 0;
@@ -306,6 +324,8 @@ export class DeliveryWorker {
     const status = decision.outcome === 'delivered' ? 'delivered' : decision.outcome === 'dead' ? 'dead' : 'pending';
     const record: AttemptRecord = {
       deliveryId: delivery.id,
+      destination: d.name,
+      meterId: delivery.meterId,
       claimedBy: this.deps.owner,
       attemptNumber: delivery.attempts + 1,
       trigger,
@@ -357,26 +377,41 @@ export class DeliveryWorker {
       }
       const byDest = groupBy(batch, (b) => b.destination);
       const states = new Map<string, DestinationState>();
+      let chained: { d: OutboundDestination; deliveries: Delivery[] }[] = [];
+      let unclaimed = 0;
       try {
         // Results and each destination's health in one transaction: one commit per batch.
         await this.deps.transactor.run(async (tx) => {
-          await this.deps.deliveries.record(
+          chained = [];
+          unclaimed = 0;
+          const next = await this.deps.deliveries.record(
             tx,
             batch.map((b) => b.record),
             now,
           );
           for (const [name, items] of byDest) states.set(name, await this.deps.states.recordOutcomes(tx, name, outcomes(items), now));
+          // The deliveries these results let go are claimed here and now: a later event of a meter
+          // leaves as its earlier one is written back, without another claim query in between.
+          for (const [name, ids] of next) {
+            const d = this.deps.destinations.get(name);
+            const free = !this.running || !d?.enabled || states.get(name)?.paused || byDest.get(name)?.some((b) => b.decision.pauseDestination) ? 0 : this.capacity(d) - (this.inflight.get(name) ?? 0);
+            const claimed = free > 0 ? await this.deps.deliveries.claimIds(tx, ids.slice(0, free), this.deps.owner, now, this.claimTtl(d!)) : [];
+            if (claimed.length) chained.push({ d: d!, deliveries: claimed });
+            unclaimed += ids.length - claimed.length;
+          }
         });
+        for (const { d, deliveries } of chained) for (const delivery of deliveries) this.dispatch(d, delivery, delivery.lastTrigger);
       } catch (err) {
         // The claims expire and the deliveries go out again: a receiver dedupes on webhook-id.
         this.deps.logger.error('could not record delivery results', { count: batch.length, err: errorMessage(err) });
         return;
       }
       for (const [name, items] of byDest) await this.afterOutcomes(name, items, states.get(name)!, now).catch((err: unknown) => this.deps.logger.error('could not update destination health', { destination: name, err: errorMessage(err) }));
+      // Results that let later deliveries go, not all claimed just now: a claim may find them.
+      if (unclaimed > 0) this.generation += 1;
     })().finally(() => {
       this.flushing = null;
-      // Written results may let the next event of those meters go.
-      this.notify();
+      this.poke();
     });
     await this.flushing;
   }

@@ -64,6 +64,9 @@ export interface Attempt {
 /** The result of one attempt, written with the delivery's new state in one transaction. */
 export interface AttemptRecord {
   deliveryId: string;
+  /** The delivery's line: when it is done, the next delivery of its meter to its destination goes. */
+  destination: string;
+  meterId: string;
   claimedBy: string;
   /** 1-based: the delivery's attempts so far (as claimed) plus this one. */
   attemptNumber: number;
@@ -132,7 +135,8 @@ function toDelivery(r: DeliveryRow): Delivery {
     meterId: r.meter_id,
     sequence: fromDbInt(r.sequence),
     eventType: r.event_type,
-    status: r.status as DeliveryStatus,
+    // Waiting behind an earlier delivery of its meter is being pending, to everyone outside the store.
+    status: (r.status === WAITING ? 'pending' : r.status) as DeliveryStatus,
     body: r.body,
     recordHash: r.record_hash,
     createdAt: fromDbTime(r.created_at)!,
@@ -187,7 +191,15 @@ function toAttempt(r: AttemptRow): Attempt {
   };
 }
 
-const ACTIVE: DeliveryStatus[] = ['pending', 'delivering'];
+/**
+ * Per destination and meter the deliveries not yet delivered or dead form a line, in sequence
+ * order. Only its first can be sent: it is `pending` (or `delivering` while in flight); the others
+ * are stored as `waiting` (shown as pending), so claims read only what they can take, with no
+ * check per row. The line moves on (`lineUp`) when its first is done, when deliveries join it, and
+ * when a replay puts an earlier one back in it.
+ */
+const WAITING = 'waiting';
+const IN_LINE = ['pending', WAITING, 'delivering'];
 
 /** A delivery already queued for the same (destination, event) is skipped, never doubled. */
 const DELIVERIES_INSERT: BulkInsert = {
@@ -204,16 +216,91 @@ const ATTEMPTS_INSERT: BulkInsert = {
 export class DeliveryStore {
   constructor(private readonly db: Knex) {}
 
-  /** Insert deliveries; one already queued for the same (destination, event) is skipped, never doubled. */
+  /**
+   * Insert deliveries; one already queued for the same (destination, event) is skipped, never
+   * doubled. Each joins its meter's line: first in it (pending) when the line is empty, else waiting.
+   */
   async insertMany(trx: Knex.Transaction, rows: readonly NewDelivery[]): Promise<void> {
+    const queued = rows.filter((d) => d.status === 'pending');
+    const busy = new Set<string>();
+    for (const [destination, items] of groupBy(queued, (d) => d.destination)) {
+      for (const r of await this.inLine(trx, destination, [...new Set(items.map((d) => d.meterId))])) busy.add(`${destination}|${r.meter_id}`);
+    }
+    // In sequence order: of one meter's new deliveries, only the first can head an empty line.
+    const first = new Set<NewDelivery>();
+    for (const d of [...queued].sort((a, b) => a.sequence - b.sequence)) {
+      const line = `${d.destination}|${d.meterId}`;
+      if (busy.has(line)) continue;
+      busy.add(line);
+      first.add(d);
+    }
     await insertRows(
       trx,
       DELIVERIES_INSERT,
       rows.map((d) => {
         const created = toDbTime(d.createdAt);
-        return [d.id, d.destination, d.eventId, d.meterId, d.sequence, d.eventType, d.status, d.body, d.recordHash, created, created, d.status === 'dead' ? created : null, d.deadReason ?? null, d.lastError ?? null];
+        const status = d.status === 'pending' && !first.has(d) ? WAITING : d.status;
+        return [d.id, d.destination, d.eventId, d.meterId, d.sequence, d.eventType, status, d.body, d.recordHash, created, created, d.status === 'dead' ? created : null, d.deadReason ?? null, d.lastError ?? null];
       }),
     );
+  }
+
+  /**
+   * The deliveries in line (not delivered or dead) of these meters to a destination. On SQLite
+   * through a partial index on what stays fixed while a delivery is in line (claims change its
+   * status, not its membership); on MySQL locked, so that a line and a delivery joining it are
+   * written one after the other.
+   */
+  private async inLine(trx: Knex | Knex.Transaction, destination: string, meterIds: readonly string[]): Promise<{ id: string; meter_id: string; sequence: number; status: string }[]> {
+    const out: { id: string; meter_id: string; sequence: number; status: string }[] = [];
+    const mysql = dialectOf(this.db) === 'mysql';
+    for (let i = 0; i < meterIds.length; i += 500) {
+      const q = trx('deliveries').select('id', 'meter_id', 'sequence', 'status').where('destination', destination).whereIn('meter_id', meterIds.slice(i, i + 500));
+      if (mysql) q.whereIn('status', IN_LINE).forUpdate();
+      else q.whereNull('delivered_at').whereNull('dead_at');
+      for (const r of (await q) as { id: string; meter_id: string; sequence: number | string; status: string }[]) out.push({ ...r, sequence: fromDbInt(r.sequence) });
+    }
+    return out;
+  }
+
+  /**
+   * Put these meters' lines in order: the first delivery in line is the one that can go (pending,
+   * unless in flight), every other one not in flight waits. A replayed earlier delivery thus goes
+   * before the later ones still queued; one already in flight is never called back.
+   */
+  async lineUp(trx: Knex.Transaction, destination: string, meterIds: readonly string[]): Promise<string[]> {
+    if (!meterIds.length) return [];
+    const toPending: string[] = [];
+    const toWaiting: string[] = [];
+    for (const line of groupBy(await this.inLine(trx, destination, [...new Set(meterIds)]), (r) => r.meter_id).values()) {
+      line.sort((a, b) => a.sequence - b.sequence);
+      const head = line[0]!;
+      if (head.status === WAITING) toPending.push(head.id);
+      if (head.status !== 'delivering') for (const r of line.slice(1)) if (r.status === 'pending') toWaiting.push(r.id);
+    }
+    for (const [ids, from, to] of [
+      [toPending, WAITING, 'pending'],
+      [toWaiting, 'pending', WAITING],
+    ] as const) {
+      for (let i = 0; i < ids.length; i += 500) await trx('deliveries').whereIn('id', ids.slice(i, i + 500)).where('status', from).update({ status: to });
+    }
+    return toPending;
+  }
+
+  /**
+   * Lines whose first delivery waits with nothing ahead of it (a safety net: every change that
+   * moves a line lines it up in the same transaction), put in order. Answers how many moved.
+   */
+  async lineUpStalled(destination: string, limit = 500): Promise<number> {
+    const stalled = (await this.db('deliveries as w')
+      .distinct('w.meter_id')
+      .where('w.destination', destination)
+      .where('w.status', WAITING)
+      .whereNotExists((q) => q.select(this.db.raw('1')).from('deliveries as a').whereRaw('a.destination = w.destination and a.meter_id = w.meter_id').whereIn('a.status', ['pending', 'delivering']))
+      .limit(limit)) as { meter_id: string }[];
+    if (!stalled.length) return 0;
+    await this.db.transaction((trx) => this.lineUp(trx, destination, stalled.map((r) => r.meter_id)));
+    return stalled.length;
   }
 
   /**
@@ -262,21 +349,20 @@ export class DeliveryStore {
 
   /**
    * Claim up to `limit` due deliveries of one destination for `owner`. A delivery is due when its
-   * time has come and no earlier delivery of the same meter to the same destination is still
-   * pending or in flight: per meter, order is kept. Two workers never claim the same delivery.
+   * time has come and it is the first in its meter's line: per meter, order is kept. Two workers
+   * never claim the same delivery.
    */
   async claimDue(destination: string, owner: string, limit: number, now: Date, claimTtlMs: number, dueBy: Date = now): Promise<Delivery[]> {
     if (limit <= 0) return [];
     const at = toDbTime(dueBy);
     // The candidates are read whole: the claim below re-checks what made them due, so what was read is what is claimed.
-    const candidates = (await this.db('deliveries as d')
-      .select('d.*')
-      .where('d.destination', destination)
-      .where('d.status', 'pending')
-      .where('d.next_attempt_at', '<=', at)
-      .where((q) => this.notBehindEarlier(q))
-      // Index order (destination, status, next_attempt_at): the scan stops as soon as `limit` are found.
-      .orderBy('d.next_attempt_at')
+    // Only the first of each line is pending: index order (destination, status, next_attempt_at), nothing skipped.
+    const candidates = (await this.db('deliveries')
+      .select('*')
+      .where('destination', destination)
+      .where('status', 'pending')
+      .where('next_attempt_at', '<=', at)
+      .orderBy('next_attempt_at')
       .limit(limit)) as DeliveryRow[];
     if (!candidates.length) return [];
     const ids = candidates.map((r) => r.id);
@@ -296,23 +382,6 @@ export class DeliveryStore {
     return ours.map((r) => ({ ...toDelivery(r), status: 'delivering' as const })).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
   }
 
-  /**
-   * Delivery `d` is not waiting behind an earlier delivery of its meter to its destination that is
-   * still pending or in flight: one seek per status, never a walk over the meter's delivered
-   * history (migration 20261128000000). The status is written literally: SQLite uses its partial
-   * index for a status only when the query names that status as the index does.
-   */
-  private notBehindEarlier(q: Knex.QueryBuilder): Knex.QueryBuilder {
-    for (const status of ACTIVE)
-      q.whereNotExists((sub) =>
-        sub
-          .select(this.db.raw('1'))
-          .from('deliveries as p')
-          .whereRaw(`p.destination = d.destination and p.meter_id = d.meter_id and p.sequence < d.sequence and p.status = '${status}'`),
-      );
-    return q;
-  }
-
   /** The oldest due delivery of a destination, claimed, to probe it while paused. */
   async claimProbe(destination: string, owner: string, now: Date, claimTtlMs: number): Promise<Delivery | undefined> {
     // Held deliveries of a paused destination are waiting whatever their time: take the first in order.
@@ -320,10 +389,14 @@ export class DeliveryStore {
     return d;
   }
 
-  /** Write attempts and the deliveries' new state (in the caller's transaction); a claim lost to expiry is not overwritten. */
-  async record(trx: Knex.Transaction, records: readonly AttemptRecord[], now: Date): Promise<number> {
-    if (!records.length) return 0;
-    let written = 0;
+  /**
+   * Write attempts and the deliveries' new state (in the caller's transaction); a claim lost to
+   * expiry is not overwritten. Answers, per destination, the deliveries that became first in
+   * their line (the caller may claim them at once, in the same transaction).
+   */
+  async record(trx: Knex.Transaction, records: readonly AttemptRecord[], now: Date): Promise<Map<string, string[]>> {
+    const next = new Map<string, string[]>();
+    if (!records.length) return next;
     const at = toDbTime(now);
     // Deliveries that went through share one UPDATE; the rarer outcomes get one each.
     const delivered = records.filter((r) => r.next.status === 'delivered' && r.attempt.errorClass === null);
@@ -332,7 +405,7 @@ export class DeliveryStore {
     for (const group of groupBy(delivered, (r) => `${r.claimedBy}|${r.attempt.statusCode}`).values()) {
       for (let i = 0; i < group.length; i += 500) {
         const part = group.slice(i, i + 500);
-        written += await trx('deliveries')
+        await trx('deliveries')
           .whereIn(
             'id',
             part.map((r) => r.deliveryId),
@@ -357,7 +430,7 @@ export class DeliveryStore {
     for (const r of others) {
       const n = r.next;
       const a = r.attempt;
-      written += await trx('deliveries')
+      await trx('deliveries')
         .where({ id: r.deliveryId, status: 'delivering', claimed_by: r.claimedBy })
         .update({
           status: n.status,
@@ -377,6 +450,19 @@ export class DeliveryStore {
           claim_expires_at: null,
         });
     }
+    // Deliveries done (delivered or dead) leave their line: the next in it can go.
+    for (const [destination, done] of groupBy(
+      records.filter((r) => r.next.status === 'delivered' || r.next.status === 'dead'),
+      (r) => r.destination,
+    ))
+      next.set(
+        destination,
+        await this.lineUp(
+          trx,
+          destination,
+          done.map((r) => r.meterId),
+        ),
+      );
     // The attempt happened either way; it is logged even if the claim had expired meanwhile.
     await insertRows(
       trx,
@@ -386,7 +472,23 @@ export class DeliveryStore {
         return [r.deliveryId, r.attemptNumber, r.trigger, toDbTime(a.startedAt), Math.round(a.durationMs), a.url, toDbJson(a.requestHeaders), a.statusCode, toDbJson(a.responseHeaders), a.responseBody, a.errorClass, a.errorMessage, a.outcome];
       }),
     );
-    return written;
+    return next;
+  }
+
+  /**
+   * Claim these deliveries for `owner` (in the caller's transaction), those still pending and due:
+   * the first of their lines, just made so by `record`.
+   */
+  async claimIds(trx: Knex.Transaction, ids: readonly string[], owner: string, now: Date, claimTtlMs: number): Promise<Delivery[]> {
+    if (!ids.length) return [];
+    const at = toDbTime(now);
+    await trx('deliveries')
+      .whereIn('id', [...ids])
+      .where('status', 'pending')
+      .where('next_attempt_at', '<=', at)
+      .update({ status: 'delivering', claimed_by: owner, claim_expires_at: toDbTime(new Date(now.getTime() + claimTtlMs)) });
+    const rows = (await trx('deliveries').select('*').whereIn('id', [...ids]).where({ status: 'delivering', claimed_by: owner })) as DeliveryRow[];
+    return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
   }
 
   /** Give back a claim without an attempt (the worker stopped, or the destination paused meanwhile). */
@@ -418,7 +520,7 @@ export class DeliveryStore {
 
   private filtered(filter: DeliveryFilter): Knex.QueryBuilder {
     const q = this.db('deliveries');
-    if (filter.status) q.where('status', filter.status);
+    if (filter.status) q.whereIn('status', filter.status === 'pending' ? ['pending', WAITING] : [filter.status]);
     if (filter.destination) q.where('destination', filter.destination);
     if (filter.meterId) q.where('meter_id', filter.meterId);
     if (filter.eventType) q.where('event_type', filter.eventType);
@@ -454,21 +556,23 @@ export class DeliveryStore {
     const out = { requeued: [] as string[], expedited: [] as string[], inFlight: [] as string[] };
     if (!ids.length) return out;
     await this.db.transaction(async (trx) => {
-      const rows = (await trx('deliveries').select('id', 'status').whereIn('id', ids)) as { id: string; status: string }[];
-      const finished = rows.filter((r) => r.status === 'delivered' || r.status === 'dead').map((r) => r.id);
-      const pending = rows.filter((r) => r.status === 'pending').map((r) => r.id);
+      const rows = (await trx('deliveries').select('id', 'status', 'destination', 'meter_id').whereIn('id', ids)) as { id: string; status: string; destination: string; meter_id: string }[];
+      const finished = rows.filter((r) => r.status === 'delivered' || r.status === 'dead');
+      const pending = rows.filter((r) => r.status === 'pending' || r.status === WAITING).map((r) => r.id);
       out.inFlight = rows.filter((r) => r.status === 'delivering').map((r) => r.id);
       for (let i = 0; i < finished.length; i += 500) {
-        const part = finished.slice(i, i + 500);
+        const part = finished.slice(i, i + 500).map((r) => r.id);
+        // Back in its meter's line (waiting until lined up below): no longer delivered or dead.
         const n = await trx('deliveries')
           .whereIn('id', part)
           .whereIn('status', ['delivered', 'dead'])
-          .update({ status: 'pending', next_attempt_at: toDbTime(now), retry_index: 0, last_trigger: trigger, replays: trx.raw('replays + 1'), dead_at: null, dead_reason: null });
+          .update({ status: WAITING, next_attempt_at: toDbTime(now), retry_index: 0, last_trigger: trigger, replays: trx.raw('replays + 1'), delivered_at: null, dead_at: null, dead_reason: null });
         if (n) out.requeued.push(...part);
       }
+      for (const [destination, back] of groupBy(finished, (r) => r.destination)) await this.lineUp(trx, destination, back.map((r) => r.meter_id));
       for (let i = 0; i < pending.length; i += 500) {
         const part = pending.slice(i, i + 500);
-        await trx('deliveries').whereIn('id', part).where('status', 'pending').update({ next_attempt_at: toDbTime(now), last_trigger: trigger });
+        await trx('deliveries').whereIn('id', part).whereIn('status', ['pending', WAITING]).update({ next_attempt_at: toDbTime(now), last_trigger: trigger });
         out.expedited.push(...part);
       }
     });
@@ -491,9 +595,10 @@ export class DeliveryStore {
     for (const r of rows) {
       const s = by.get(r.destination) ?? { destination: r.destination, pending: 0, delivering: 0, dead: 0, delivered: 0, oldestPendingAt: null };
       const n = fromDbInt(r.n);
-      if (r.status === 'pending') {
-        s.pending = n;
-        s.oldestPendingAt = fromDbTime(r.oldest);
+      if (r.status === 'pending' || r.status === WAITING) {
+        s.pending += n;
+        const oldest = fromDbTime(r.oldest);
+        if (oldest && (!s.oldestPendingAt || oldest < s.oldestPendingAt)) s.oldestPendingAt = oldest;
       } else if (r.status === 'delivering') s.delivering = n;
       else if (r.status === 'dead') s.dead = n;
       else if (r.status === 'delivered') s.delivered = n;
@@ -509,16 +614,15 @@ export class DeliveryStore {
   }
 
   /**
-   * When the next delivery a worker could claim falls due, among the given destinations: pending,
-   * and not waiting behind an earlier delivery of the same meter (null: nothing is claimable).
+   * When the next delivery a worker could claim falls due, among the given destinations: the first
+   * of its line (null: nothing is claimable).
    */
   async nextDueAt(destinations: readonly string[]): Promise<Date | null> {
     if (!destinations.length) return null;
-    const row = (await this.db('deliveries as d')
-      .whereIn('d.destination', [...destinations])
-      .where('d.status', 'pending')
-      .where((q) => this.notBehindEarlier(q))
-      .min({ at: 'd.next_attempt_at' })
+    const row = (await this.db('deliveries')
+      .whereIn('destination', [...destinations])
+      .where('status', 'pending')
+      .min({ at: 'next_attempt_at' })
       .first()) as { at: string | Date | null } | undefined;
     return fromDbTime(row?.at ?? null);
   }

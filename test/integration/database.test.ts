@@ -68,13 +68,40 @@ for (const engine of testEngines()) {
     }
 
     it('indexes active deliveries by destination, meter and sequence, and takes the indexes away on the way down', async () => {
-      const names = engine === 'mysql' ? ['deliveries_destination_meter_id_status_sequence_index'] : ['deliveries_delivering_by_meter_index', 'deliveries_pending_by_meter_index'];
-      const present = async () => (await deliveryIndexes()).filter((n) => names.includes(n));
-      assert.deepEqual(await present(), names);
+      const byStatus = engine === 'mysql' ? ['deliveries_destination_meter_id_status_sequence_index'] : ['deliveries_delivering_by_meter_index', 'deliveries_pending_by_meter_index'];
+      const inLine = engine === 'mysql' ? byStatus : ['deliveries_in_line_by_meter_index'];
+      const all = [...new Set([...byStatus, ...inLine])];
+      const present = async () => (await deliveryIndexes()).filter((n) => all.includes(n));
+      assert.deepEqual(await present(), inLine);
+      await downTo('20261204000000_key_meter_rows_by_number');
+      assert.deepEqual(await present(), byStatus);
       await downTo('20261127210000_split_meter_raw_parts');
       assert.deepEqual(await present(), []);
       await migrateLatest(db.knex);
-      assert.deepEqual(await present(), names);
+      assert.deepEqual(await present(), inLine);
+    });
+
+    it('puts queued deliveries in line: those behind an earlier pending or in-flight one of their meter wait, and pend again on the way down', async () => {
+      await downTo('20261204000000_key_meter_rows_by_number');
+      const at = toDbTime(new Date());
+      let n = 0;
+      const row = (meterId: string, sequence: number, status: string, extra: Record<string, unknown> = {}) => ({ id: `msg_line_${++n}`, destination: 'crm', event_id: 9000 + n, meter_id: meterId, sequence, event_type: 'meter.created', status, body: '{}', record_hash: 'h', created_at: at, next_attempt_at: at, ...extra });
+      await db.knex('deliveries').insert([
+        row('a', 1, 'delivered', { delivered_at: at }),
+        row('a', 2, 'pending'),
+        row('a', 3, 'pending'),
+        row('b', 1, 'delivering'),
+        row('b', 2, 'pending'),
+        row('c', 1, 'dead', { dead_at: at }),
+        row('c', 2, 'pending', { delivered_at: at }),
+      ]);
+      const statuses = async () => ((await db.knex('deliveries').where('id', 'like', 'msg_line_%').orderBy('event_id').select('status', 'delivered_at')) as { status: string; delivered_at: unknown }[]).map((r) => `${r.status}${r.delivered_at ? '@' : ''}`);
+      await migrateUp(db.knex);
+      assert.deepEqual(await statuses(), ['delivered@', 'pending', 'waiting', 'delivering', 'waiting', 'dead', 'pending']);
+      await migrateDown(db.knex);
+      assert.deepEqual(await statuses(), ['delivered@', 'pending', 'pending', 'delivering', 'pending', 'dead', 'pending']);
+      await db.knex('deliveries').where('id', 'like', 'msg_line_%').del();
+      await migrateLatest(db.knex);
     });
 
     it('moves raw meter parts out of the meters table and back, losing nothing', async () => {
@@ -156,7 +183,7 @@ for (const engine of testEngines()) {
         await seedKeyedByMeterId();
         const before = await contents('meter_id');
         await migrateUp(db.knex);
-        assert.equal((await migrationStatus(db.knex)).current, true);
+        assert.equal((await migrationStatus(db.knex)).completed.at(-1), '20261204000000_key_meter_rows_by_number');
         const numbered = (await db.knex('meters').select('id', 'meter_id').orderBy('id')) as { id: number | string; meter_id: string }[];
         assert.deepEqual(numbered.map((r) => r.meter_id), [first, second]);
         assert.deepEqual(await contents('meter_ref'), before);

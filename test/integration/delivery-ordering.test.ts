@@ -126,10 +126,17 @@ for (const engine of testEngines()) {
       partner.setDefault({ kind: 'sleep', ms: 5 });
       const store = h.composed.stores.deliveries;
       const claimDue = store.claimDue.bind(store);
+      const claimIds = store.claimIds.bind(store);
       const claims: number[] = [];
+      const chained: number[] = [];
       store.claimDue = async (...args) => {
         const got = await claimDue(...args);
         claims.push(got.length);
+        return got;
+      };
+      store.claimIds = async (...args) => {
+        const got = await claimIds(...args);
+        chained.push(got.length);
         return got;
       };
       const queued = (await h.deliveries('crm')).length;
@@ -137,15 +144,33 @@ for (const engine of testEngines()) {
       h.start();
       await until(async () => (await h.deliveries('crm')).every((d) => d.status === 'delivered'), 'everything delivered');
       assert.equal(
-        claims.reduce((a, b) => a + b, 0),
+        [...claims, ...chained].reduce((a, b) => a + b, 0),
         queued,
         'each delivery claimed once',
       );
+      // Later events leave as their meter's earlier one is written back, claimed in that same transaction.
+      assert.ok(chained.reduce((a, b) => a + b, 0) > 0, 'later events claimed with the results that let them go');
       // Later events wait for their meter's earlier one to be written back: claiming on every freed
       // slot would find nothing most of the time.
       const empty = claims.filter((n) => n === 0).length;
       assert.ok(empty <= 2, `${empty} of ${claims.length} claims found nothing: ${claims.join(' ')}`);
       assertNeverAhead();
+    });
+
+    it('claims further ahead for a receiver that answers fast: more than two rounds of its concurrency at once', async () => {
+      await setUp({ crm: { events: ['meter.created'], concurrency: 2 } }, 300, { pollInterval: '10m' });
+      const store = h.composed.stores.deliveries;
+      const claimDue = store.claimDue.bind(store);
+      const asked: number[] = [];
+      store.claimDue = async (destination, owner, limit, ...rest) => {
+        asked.push(limit);
+        return claimDue(destination, owner, limit, ...rest);
+      };
+      h.start();
+      await until(async () => (await h.deliveries('crm')).every((d) => d.status === 'delivered'), 'everything delivered');
+      assert.equal(asked[0], 4, 'two rounds before its pace is known');
+      assert.ok(Math.max(...asked) > 4, `claims asked for ${asked.join(' ')}`);
+      assert.ok(Math.max(...asked) <= 32, 'at most sixteen rounds');
     });
 
     it('two connectors on one database send every delivery once, never the same one at the same time, and keep each meter in order', async () => {

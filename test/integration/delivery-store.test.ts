@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { toDbTime } from '../../src/db/dialect';
-import { DeliveryStore } from '../../src/stores/delivery-store';
+import { DeliveryStore, type AttemptRecord, type NewDelivery } from '../../src/stores/delivery-store';
 import { createTestDb, testEngines, type TestDb } from '../helpers/db';
 
 for (const engine of testEngines()) {
@@ -49,13 +49,91 @@ for (const engine of testEngines()) {
 
     it('a delivery waits behind an earlier pending or in-flight one of its meter, however long the meter\'s history', async () => {
       await meterWith('w-free', 'hist', [...Array.from({ length: 120 }, (): [string, string] => ['delivered', 'x']), ['pending', 'free']]);
-      await meterWith('w-behind-pending', 'hist', [...Array.from({ length: 120 }, (): [string, string] => ['delivered', 'x']), ['pending', 'first'], ['pending', 'second']]);
-      await meterWith('w-behind-flight', 'hist', [['delivered', 'x'], ['delivering', 'sending'], ['dead', 'x'], ['pending', 'waits']]);
+      await meterWith('w-behind-pending', 'hist', [...Array.from({ length: 120 }, (): [string, string] => ['delivered', 'x']), ['pending', 'first'], ['waiting', 'second']]);
+      await meterWith('w-behind-flight', 'hist', [['delivered', 'x'], ['delivering', 'sending'], ['dead', 'x'], ['waiting', 'waits']]);
       const claimed = await store.claimDue('hist', 'worker-a', 100, new Date('2026-06-10T12:00:01Z'), 60_000);
       assert.deepEqual(claimed.map((d) => [d.meterId, d.recordHash]).sort(), [
         ['w-behind-pending', 'first'],
         ['w-free', 'free'],
       ]);
+    });
+
+    describe('lines: per destination and meter, only the first delivery not delivered or dead can go', () => {
+      let k = 0;
+      const at = new Date('2026-06-10T12:00:00Z');
+      const fresh = (meterId: string, sequence: number, destination = 'line'): NewDelivery => ({
+        id: `msg_line_${String(++k).padStart(6, '0')}`,
+        destination,
+        eventId: 500_000 + k,
+        meterId,
+        sequence,
+        eventType: 'meter.details.updated',
+        status: 'pending',
+        body: '{}',
+        recordHash: `r${k}`,
+        createdAt: at,
+      });
+      const stored = async (destination = 'line') =>
+        Object.fromEntries(((await db.knex('deliveries').where({ destination }).orderBy(['meter_id', 'sequence']).select('meter_id', 'sequence', 'status')) as { meter_id: string; sequence: number | string; status: string }[]).map((r) => [`${r.meter_id}#${Number(r.sequence)}`, r.status]));
+      const done = (d: NewDelivery, status: 'delivered' | 'dead' | 'pending'): AttemptRecord => ({
+        deliveryId: d.id,
+        destination: d.destination,
+        meterId: d.meterId,
+        claimedBy: 'w',
+        attemptNumber: 1,
+        trigger: 'scheduled',
+        attempt: { trigger: 'scheduled', startedAt: at, durationMs: 1, url: 'http://x', requestHeaders: {}, statusCode: status === 'delivered' ? 200 : 500, responseHeaders: {}, responseBody: '', errorClass: null, errorMessage: null, outcome: status === 'pending' ? 'retry' : status },
+        next: { status, nextAttemptAt: status === 'pending' ? at : null, retryIndex: 0, countsAsAttempt: true, deadReason: status === 'dead' ? 'status_400' : null },
+      });
+      const claim = async (n = 100) => (await store.claimDue('line', 'w', n, new Date('2026-06-10T12:00:01Z'), 60_000)).map((d) => `${d.meterId}#${d.sequence}`).sort();
+
+      it('new deliveries join their line: the first of an empty line can go, the rest wait (shown as pending), and only firsts are claimed', async () => {
+        const a = [fresh('l-a', 1), fresh('l-a', 2), fresh('l-a', 3)];
+        const b = [fresh('l-b', 1)];
+        await db.knex.transaction((trx) => store.insertMany(trx, [...a, ...b]));
+        assert.deepEqual(await stored(), { 'l-a#1': 'pending', 'l-a#2': 'waiting', 'l-a#3': 'waiting', 'l-b#1': 'pending' });
+        // A later batch for a meter already in line waits behind it.
+        await db.knex.transaction((trx) => store.insertMany(trx, [fresh('l-b', 2)]));
+        assert.equal((await stored())['l-b#2'], 'waiting');
+        assert.equal((await store.get(a[1]!.id))?.status, 'pending', 'waiting is pending to everyone outside the store');
+        assert.equal(await store.count({ destination: 'line', status: 'pending' }), 5);
+        assert.deepEqual(await claim(), ['l-a#1', 'l-b#1']);
+        // Done, delivered or dead, the next in line goes; a retry keeps its place.
+        await db.knex.transaction((trx) => store.record(trx, [done(a[0]!, 'delivered'), done(b[0]!, 'pending')], at));
+        assert.deepEqual(await claim(), ['l-a#2', 'l-b#1']);
+        await db.knex.transaction((trx) => store.record(trx, [done(a[1]!, 'dead')], at));
+        assert.deepEqual(await stored(), { 'l-a#1': 'delivered', 'l-a#2': 'dead', 'l-a#3': 'pending', 'l-b#1': 'delivering', 'l-b#2': 'waiting' });
+      });
+
+      it('a replayed delivery goes before the later ones still queued, and never calls back one in flight', async () => {
+        const m = [fresh('l-r', 1), fresh('l-r', 2), fresh('l-r', 3)];
+        await db.knex.transaction((trx) => store.insertMany(trx, m));
+        await store.claimDue('line', 'w', 100, new Date('2026-06-10T12:00:01Z'), 60_000);
+        await db.knex.transaction((trx) => store.record(trx, [done(m[0]!, 'delivered')], at));
+        assert.deepEqual(await stored().then((x) => [x['l-r#1'], x['l-r#2'], x['l-r#3']]), ['delivered', 'pending', 'waiting']);
+        await store.requeue([m[0]!.id], 'replay', at);
+        assert.deepEqual(await stored().then((x) => [x['l-r#1'], x['l-r#2'], x['l-r#3']]), ['pending', 'waiting', 'waiting']);
+        const row = (await db.knex('deliveries').where({ id: m[0]!.id }).first()) as { delivered_at: unknown };
+        assert.equal(row.delivered_at, null, 'back in line, not delivered');
+        // Replayed while a later one is in flight: both may go (the one in flight cannot be held back).
+        assert.deepEqual(await claim(), ['l-r#1']);
+        await db.knex.transaction((trx) => store.record(trx, [done(m[0]!, 'delivered')], at));
+        assert.deepEqual(await claim(), ['l-r#2']);
+        assert.equal((await stored())['l-r#2'], 'delivering');
+        await store.requeue([m[0]!.id], 'replay', at);
+        assert.deepEqual(await stored().then((x) => [x['l-r#1'], x['l-r#2'], x['l-r#3']]), ['pending', 'delivering', 'waiting']);
+      });
+
+      it('a line whose first delivery waits with nothing ahead of it is put in order by the safety sweep', async () => {
+        const m = [fresh('l-s', 1, 'sweep'), fresh('l-s', 2, 'sweep')];
+        await db.knex.transaction((trx) => store.insertMany(trx, m));
+        // As if a writer had missed a move: the first of the line left waiting.
+        await db.knex('deliveries').where({ id: m[0]!.id }).update({ status: 'waiting' });
+        assert.equal(await store.nextDueAt(['sweep']), null, 'nothing claimable');
+        assert.equal(await store.lineUpStalled('sweep'), 1);
+        assert.deepEqual(await stored('sweep'), { 'l-s#1': 'pending', 'l-s#2': 'waiting' });
+        assert.equal(await store.lineUpStalled('sweep'), 0);
+      });
     });
   });
 }
