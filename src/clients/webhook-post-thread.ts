@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import zlib from 'node:zlib';
-import type { ErrorClass } from '../domain/delivery';
+import type { AttemptResult, ErrorClass } from '../domain/delivery';
 
 /**
  * The HTTP side of the webhook sender, run in a worker thread of its own: each destination's
@@ -31,18 +31,12 @@ export interface PostJob {
 }
 
 /** What came back for a job; `retryAfter` is the raw header, read by the caller against its own clock. */
-export interface PostAnswer {
+export interface PostAnswer extends Pick<AttemptResult, 'durationMs' | 'status' | 'responseHeaders' | 'responseBody' | 'errorClass' | 'errorMessage'> {
   id: number;
   /** The job never started: the sender closed first. */
   stopped?: true;
   /** How long it waited in its line before it started. */
   queuedMs: number;
-  durationMs: number;
-  status: number | null;
-  responseHeaders: Record<string, string> | null;
-  responseBody: string | null;
-  errorClass: ErrorClass | null;
-  errorMessage: string | null;
   retryAfter: string | null;
 }
 
