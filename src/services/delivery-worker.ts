@@ -76,6 +76,7 @@ export class DeliveryWorker {
   private flushTimer: NodeJS.Timeout | null = null;
   private lastReap = 0;
   private lastLineUp = 0;
+  private readonly lastNearSweep = new Map<string, number>();
   /**
    * Moves whenever what a claim can find may have changed: results written, new work committed
    * (notify), time passed (a poll). `starved` holds, per destination, the generation in which a
@@ -230,8 +231,8 @@ export class DeliveryWorker {
       this.lastLineUp = now.getTime();
       for (const d of this.deps.destinations.all()) {
         if (!d.enabled || states.get(d.name)?.paused) continue;
-        const moved = await this.deps.deliveries.lineUpStalled(d.name);
-        if (moved) this.deps.logger.warn('put in order meters whose next delivery waited with nothing ahead of it', { destination: d.name, meters: moved });
+        const moved = await this.deps.deliveries.lineUpStalled(d.name, {});
+        if (moved) this.deps.logger.info('put in order meters whose next delivery waited with nothing ahead of it', { destination: d.name, meters: moved });
       }
     }
     let worked = false;
@@ -254,7 +255,15 @@ export class DeliveryWorker {
       // it ran) must still start the next one.
       const seen = this.generation;
       const claimed = await this.deps.deliveries.claimDue(d.name, this.deps.owner, free, now, this.claimTtl(d));
-      if (claimed.length < free) this.starved.set(d.name, seen);
+      if (claimed.length < free) {
+        this.starved.set(d.name, seen);
+        // Room to spare: a delivery that joined its line as the line emptied may have been left
+        // waiting (possible on MySQL); the newest waiting ones are looked at, once a second at most.
+        if (now.getTime() - (this.lastNearSweep.get(d.name) ?? 0) >= 1000 || now.getTime() < (this.lastNearSweep.get(d.name) ?? 0)) {
+          this.lastNearSweep.set(d.name, now.getTime());
+          if (await this.deps.deliveries.lineUpStalled(d.name, { newest: 200 })) this.generation += 1;
+        }
+      }
       else this.starved.delete(d.name);
       for (const delivery of claimed) this.dispatch(d, delivery, delivery.lastTrigger);
       worked = worked || claimed.length > 0;

@@ -223,8 +223,11 @@ export class DeliveryStore {
   async insertMany(trx: Knex.Transaction, rows: readonly NewDelivery[]): Promise<void> {
     const queued = rows.filter((d) => d.status === 'pending');
     const busy = new Set<string>();
+    // On MySQL the lines are read as committed now, not as of the caller's transaction (a sync
+    // page's, long open): a line emptied meanwhile is seen empty. SQLite serializes writers anyway.
+    const reader = dialectOf(this.db) === 'mysql' ? this.db : trx;
     for (const [destination, items] of groupBy(queued, (d) => d.destination)) {
-      for (const r of await this.inLine(trx, destination, [...new Set(items.map((d) => d.meterId))])) busy.add(`${destination}|${r.meter_id}`);
+      for (const r of await this.inLine(reader, destination, [...new Set(items.map((d) => d.meterId))])) busy.add(`${destination}|${r.meter_id}`);
     }
     // In sequence order: of one meter's new deliveries, only the first can head an empty line.
     const first = new Set<NewDelivery>();
@@ -248,16 +251,17 @@ export class DeliveryStore {
   /**
    * The deliveries in line (not delivered or dead) of these meters to a destination. On SQLite
    * through a partial index on what stays fixed while a delivery is in line (claims change its
-   * status, not its membership); on MySQL locked, so that a line and a delivery joining it are
-   * written one after the other.
+   * status, not its membership). On MySQL, with `lock`, a locking read: the lines as they are now,
+   * not as of the transaction's snapshot, held until it commits.
    */
-  private async inLine(trx: Knex | Knex.Transaction, destination: string, meterIds: readonly string[]): Promise<{ id: string; meter_id: string; sequence: number; status: string }[]> {
+  private async inLine(trx: Knex | Knex.Transaction, destination: string, meterIds: readonly string[], lock = false): Promise<{ id: string; meter_id: string; sequence: number; status: string }[]> {
     const out: { id: string; meter_id: string; sequence: number; status: string }[] = [];
     const mysql = dialectOf(this.db) === 'mysql';
     for (let i = 0; i < meterIds.length; i += 500) {
       const q = trx('deliveries').select('id', 'meter_id', 'sequence', 'status').where('destination', destination).whereIn('meter_id', meterIds.slice(i, i + 500));
-      if (mysql) q.whereIn('status', IN_LINE).forUpdate();
-      else q.whereNull('delivered_at').whereNull('dead_at');
+      if (!mysql) q.whereNull('delivered_at').whereNull('dead_at');
+      else if (lock) q.whereIn('status', IN_LINE).forUpdate();
+      else q.whereIn('status', IN_LINE);
       for (const r of (await q) as { id: string; meter_id: string; sequence: number | string; status: string }[]) out.push({ ...r, sequence: fromDbInt(r.sequence) });
     }
     return out;
@@ -272,7 +276,7 @@ export class DeliveryStore {
     if (!meterIds.length) return [];
     const toPending: string[] = [];
     const toWaiting: string[] = [];
-    for (const line of groupBy(await this.inLine(trx, destination, [...new Set(meterIds)]), (r) => r.meter_id).values()) {
+    for (const line of groupBy(await this.inLine(trx, destination, [...new Set(meterIds)], true), (r) => r.meter_id).values()) {
       line.sort((a, b) => a.sequence - b.sequence);
       const head = line[0]!;
       if (head.status === WAITING) toPending.push(head.id);
@@ -288,16 +292,20 @@ export class DeliveryStore {
   }
 
   /**
-   * Lines whose first delivery waits with nothing ahead of it (a safety net: every change that
-   * moves a line lines it up in the same transaction), put in order. Answers how many moved.
+   * Lines whose first delivery waits with nothing ahead of it, put in order; answers how many
+   * moved. Every change that moves a line lines it up in its own transaction; on MySQL a delivery
+   * joining a line as the line empties can still be left behind. With `newest`, only that many of
+   * the most recently due waiting deliveries are looked at (where such a one would be).
    */
-  async lineUpStalled(destination: string, limit = 500): Promise<number> {
-    const stalled = (await this.db('deliveries as w')
+  async lineUpStalled(destination: string, opts: { newest?: number; limit?: number } = {}): Promise<number> {
+    const waiting = opts.newest
+      ? this.db('deliveries').select('destination', 'meter_id').where('destination', destination).where('status', WAITING).orderBy('next_attempt_at', 'desc').limit(opts.newest).as('w')
+      : this.db('deliveries').select('destination', 'meter_id').where('destination', destination).where('status', WAITING).as('w');
+    const stalled = (await this.db
+      .from(waiting)
       .distinct('w.meter_id')
-      .where('w.destination', destination)
-      .where('w.status', WAITING)
       .whereNotExists((q) => q.select(this.db.raw('1')).from('deliveries as a').whereRaw('a.destination = w.destination and a.meter_id = w.meter_id').whereIn('a.status', ['pending', 'delivering']))
-      .limit(limit)) as { meter_id: string }[];
+      .limit(opts.limit ?? 500)) as { meter_id: string }[];
     if (!stalled.length) return 0;
     await this.db.transaction((trx) => this.lineUp(trx, destination, stalled.map((r) => r.meter_id)));
     return stalled.length;

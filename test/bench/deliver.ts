@@ -36,6 +36,7 @@ import { silentLogger } from '../../src/logger';
 import { loadDestinationsDir } from '../../src/mapping/destinations';
 import type { DestinationSource } from '../../src/domain/destination';
 import { Simulator } from '../../src/simulator';
+import { Transactor } from '../../src/stores/transaction';
 import { startReceiver } from '../../src/simulator/receiver';
 import { WebhookSender } from '../../src/clients/webhook-sender';
 import { startMisbehavingReceiver } from '../helpers/misbehaving-receiver';
@@ -90,7 +91,7 @@ function makeEvents(n: number, sim: Simulator): MeterEvent[] {
 async function enqueue(c: Composed, events: MeterEvent[], commits: Map<number, number>): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
     const batch = events.slice(i, i + 500);
-    await c.db.transaction((tx) => c.outbox.enqueue(tx, batch));
+    await new Transactor(c.db).run((tx) => c.outbox.enqueue(tx, batch));
     const at = Date.now();
     for (const e of batch) commits.set(e.id, at);
   }
@@ -192,7 +193,7 @@ async function burst(engine: Engine, n: number, concurrency: number, sim: Simula
     for (let i = 0; i < paced.length; i += perTick) {
       const slot = performance.now();
       const batch = paced.slice(i, i + perTick);
-      await c.db.transaction((tx) => c.outbox.enqueue(tx, batch));
+      await new Transactor(c.db).run((tx) => c.outbox.enqueue(tx, batch));
       const at = Date.now();
       for (const e of batch) pacedCommits.set(e.id, at);
       const wait = tick - (performance.now() - slot);
