@@ -232,7 +232,9 @@ export class DeliveryWorker {
       for (const d of this.deps.destinations.all()) {
         if (!d.enabled || states.get(d.name)?.paused) continue;
         const moved = await this.deps.deliveries.lineUpStalled(d.name, {});
-        if (moved) this.deps.logger.info('put in order meters whose next delivery waited with nothing ahead of it', { destination: d.name, meters: moved });
+        if (!moved) continue;
+        this.deps.logger.info('put in order meters whose next delivery waited with nothing ahead of it', { destination: d.name, meters: moved });
+        this.generation += 1; // the claims below must look again
       }
     }
     let worked = false;
@@ -261,7 +263,7 @@ export class DeliveryWorker {
         // waiting (possible on MySQL); the newest waiting ones are looked at, once a second at most.
         if (now.getTime() - (this.lastNearSweep.get(d.name) ?? 0) >= 1000 || now.getTime() < (this.lastNearSweep.get(d.name) ?? 0)) {
           this.lastNearSweep.set(d.name, now.getTime());
-          if (await this.deps.deliveries.lineUpStalled(d.name, { newest: 200 })) this.generation += 1;
+          if (await this.deps.deliveries.lineUpStalled(d.name, { newest: 200 })) this.notify();
         }
       }
       else this.starved.delete(d.name);

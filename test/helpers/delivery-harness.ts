@@ -171,7 +171,7 @@ export async function deliveryHarness(engine: Engine, opts: DeliveryHarnessOptio
   const composeOne = (knex: TestDb['knex'], owner: string): Composed => {
     const sender = new WebhookSender({ now });
     senders.push(sender);
-    return compose(config, { db: knex, logger: process.env.DEBUGLOG ? { ...silentLogger, error: (m: string, f?: object) => console.log('ERROR', m, JSON.stringify(f)), warn: (m: string, f?: object) => console.log('WARN', m, JSON.stringify(f)), child() { return this; } } as typeof silentLogger : silentLogger, destinations, sender, owner, ...(clock ? { clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
+    return compose(config, { db: knex, logger: silentLogger, destinations, sender, owner, ...(clock ? { clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
   };
   const composed = composeOne(db.knex, 'worker-a');
   const siblings: { composed: Composed; close: () => Promise<void> }[] = [];

@@ -157,6 +157,20 @@ for (const engine of testEngines()) {
       assertNeverAhead();
     });
 
+    it('a delivery left waiting with nothing ahead of it (its line emptied as it joined) goes when a claim next comes back short, not at the minute\'s check', async () => {
+      await setUp({ crm: { events: ['*'] } }, 5, { pollInterval: '10m' });
+      await h.settle();
+      const last = (await h.deliveries('crm')).at(-1)!;
+      assert.equal(last.status, 'delivered');
+      await h.composed.db('deliveries').where({ id: last.id }).update({ status: 'waiting', delivered_at: null });
+      const sent = partner.requests.length;
+      h.clock!.advance(1000);
+      h.composed.worker.notify();
+      await until(async () => (await h.delivery(last.id)).status === 'delivered', 'the delivery left behind is delivered');
+      assert.equal(partner.requests.length, sent + 1);
+      assert.equal(partner.requests.at(-1)!.webhookId, last.id);
+    });
+
     it('claims further ahead for a receiver that answers fast: more than two rounds of its concurrency at once', async () => {
       await setUp({ crm: { events: ['meter.created'], concurrency: 2 } }, 300, { pollInterval: '10m' });
       const store = h.composed.stores.deliveries;

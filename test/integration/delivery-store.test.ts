@@ -134,6 +134,20 @@ for (const engine of testEngines()) {
         assert.deepEqual(await stored('sweep'), { 'l-s#1': 'pending', 'l-s#2': 'waiting' });
         assert.equal(await store.lineUpStalled('sweep'), 0);
       });
+
+      it('a look at the newest waiting deliveries finds a line left behind among them, and only among them', async () => {
+        const older = [fresh('l-old', 1, 'near'), fresh('l-old', 2, 'near')];
+        const newer = [fresh('l-new', 1, 'near'), fresh('l-new', 2, 'near')];
+        await db.knex.transaction((trx) => store.insertMany(trx, [...older, ...newer]));
+        // Both lines left with their first waiting; one came due a minute after the other.
+        await db.knex('deliveries').whereIn('id', [older[0]!.id, newer[0]!.id]).update({ status: 'waiting' });
+        await db.knex('deliveries').whereIn('id', newer.map((d) => d.id)).update({ next_attempt_at: toDbTime(new Date('2026-06-10T12:01:00Z')) });
+        assert.equal(await store.lineUpStalled('near', { newest: 1 }), 1);
+        assert.deepEqual(await stored('near'), { 'l-new#1': 'pending', 'l-new#2': 'waiting', 'l-old#1': 'waiting', 'l-old#2': 'waiting' });
+        assert.equal(await store.lineUpStalled('near', { newest: 1 }), 0, 'the newest waits in a line in order');
+        assert.equal(await store.lineUpStalled('near', {}), 1);
+        assert.equal((await stored('near'))['l-old#1'], 'pending');
+      });
     });
   });
 }
