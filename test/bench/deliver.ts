@@ -55,6 +55,22 @@ async function receiverChild(secret: string): Promise<{ port: number; child: Chi
   return { port, child, count: async () => Number((await state('GET')).accepted ?? 0), reset: async () => void (await state('DELETE')) };
 }
 
+/**
+ * A receiver allowing `rate` requests per second (429 beyond, over a sliding second) in its own
+ * process, as a partner's is: in the bench's process its clock would stop with the connector's
+ * event loop, and requests that waited for it would arrive bunched.
+ */
+async function limitedReceiverChild(secret: string, rate: number): Promise<{ url: string; child: ChildProcess; rateLimited(): Promise<number> }> {
+  const child = fork(__filename, ['--limited-receiver', secret, String(rate)], { execArgv: ['--require', 'tsx/cjs'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve) => child.once('message', (m) => resolve((m as { url: string }).url)));
+  const rateLimited = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m) => resolve((m as { rateLimited: number }).rateLimited));
+      child.send('count');
+    });
+  return { url, child, rateLimited };
+}
+
 function destinationFile(dir: string, url: string, secret: string, opts: { concurrency: number; rate?: number }): DestinationSource {
   // The CRM example, pointed at the bench receiver: its real mapping is part of what is measured.
   const doc = parseDocument(readFileSync(path.join(__dirname, '..', '..', 'config', 'examples', 'crm.yaml'), 'utf8'));
@@ -265,8 +281,7 @@ async function senderLoop(port: number, bodies: { id: string; body: string }[], 
 
 async function rateLimited(engine: Engine, rate: number, sim: Simulator): Promise<{ achieved: number; received429: number; n: number }> {
   const secret = generateSecret();
-  const receiver = await startMisbehavingReceiver({ secrets: [secret] });
-  receiver.setRateLimit(rate, 'seconds');
+  const receiver = await limitedReceiverChild(secret, rate);
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-dest-'));
   const destinations = destinationFile(dir, `${receiver.url}/crm`, secret, { concurrency: 4, rate });
   const { c, drop } = await setup(engine, destinations);
@@ -278,10 +293,10 @@ async function rateLimited(engine: Engine, rate: number, sim: Simulator): Promis
     await waitFor(async () => (await c.stores.deliveries.count({ status: 'pending' })) + (await c.stores.deliveries.count({ status: 'delivering' })) === 0, 600_000);
     const ms = performance.now() - t0;
     const sent = await c.stores.deliveries.count({ status: 'delivered' });
-    return { achieved: ((sent - 1) * 1000) / ms, received429: receiver.rateLimited, n: sent };
+    return { achieved: ((sent - 1) * 1000) / ms, received429: await receiver.rateLimited(), n: sent };
   } finally {
     await drop();
-    await receiver.close();
+    receiver.child.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -318,7 +333,15 @@ async function main(): Promise<void> {
   console.log(`  achieved ${f(ach, 1)}/s (${f((ach / rate) * 100, 1)} % of R; runs ${rl.map((r) => f(r.achieved, 1)).join(', ')}); 429s answered: ${rl.map((r) => r.received429).join(', ')}`);
 }
 
-if (process.argv.includes('--receiver')) {
+if (process.argv.includes('--limited-receiver')) {
+  const at = process.argv.indexOf('--limited-receiver');
+  startMisbehavingReceiver({ secrets: [process.argv[at + 1]!] }).then((r) => {
+    r.setRateLimit(Number(process.argv[at + 2]), 'seconds');
+    process.send?.({ url: r.url });
+    process.on('message', () => process.send?.({ rateLimited: r.rateLimited }));
+    process.on('disconnect', () => void r.close().then(() => process.exit(0)));
+  });
+} else if (process.argv.includes('--receiver')) {
   const secret = process.argv[process.argv.indexOf('--receiver') + 1]!;
   startReceiver({ secrets: [secret], keep: 10 }).then((r) => {
     process.send?.({ port: r.port });
