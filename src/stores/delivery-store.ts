@@ -225,8 +225,8 @@ export class DeliveryStore {
     const busy = new Set<string>();
     // On MySQL the lines are read as committed now, not as of the caller's transaction (a sync
     // page's, long open): a line emptied meanwhile is seen empty. Two transactions cannot both queue
-    // a meter's first delivery: each holds the meter's row locked (MeterStore.getHeads) before it
-    // gets here. SQLite serializes writers anyway.
+    // a meter's first delivery: each has locked the meter's row (read for update, or written) before
+    // it gets here, so the second reads the first's once committed. SQLite serializes writers anyway.
     const reader = dialectOf(this.db) === 'mysql' ? this.db : trx;
     for (const [destination, items] of groupBy(queued, (d) => d.destination)) {
       for (const r of await this.inLine(reader, destination, [...new Set(items.map((d) => d.meterId))])) busy.add(`${destination}|${r.meter_id}`);
