@@ -74,6 +74,15 @@ export function isTransientLockError(err: unknown): boolean {
   return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT' || code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || errno === 1213 || errno === 1205;
 }
 
+/**
+ * A locking read (`FOR UPDATE`) where the engine has row locks: on MySQL it reads rows as they are
+ * now, not as of the transaction's snapshot, and holds them until it commits. SQLite serializes
+ * writers anyway.
+ */
+export function forUpdate<T extends Knex.QueryBuilder>(db: Knex, query: T): T {
+  return (dialectOf(db) === 'mysql' ? query.forUpdate() : query) as T;
+}
+
 /** `FOR UPDATE SKIP LOCKED` where the engine has row locks; SQLite serializes writers anyway. */
 export function forUpdateSkipLocked<T extends Knex.QueryBuilder>(db: Knex, query: T): T {
   return (dialectOf(db) === 'mysql' ? query.forUpdate().skipLocked() : query) as T;

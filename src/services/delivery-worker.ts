@@ -231,7 +231,7 @@ export class DeliveryWorker {
       this.lastLineUp = now.getTime();
       for (const d of this.deps.destinations.all()) {
         if (!d.enabled || states.get(d.name)?.paused) continue;
-        const moved = await this.deps.deliveries.lineUpStalled(d.name, {});
+        const moved = await this.deps.deliveries.lineUpStalled(d.name);
         if (!moved) continue;
         this.deps.logger.info('put in order meters whose next delivery waited with nothing ahead of it', { destination: d.name, meters: moved });
         this.generation += 1; // the claims below must look again
@@ -261,7 +261,8 @@ export class DeliveryWorker {
         this.starved.set(d.name, seen);
         // Room to spare: a delivery that joined its line as the line emptied may have been left
         // waiting (possible on MySQL); the newest waiting ones are looked at, once a second at most.
-        if (now.getTime() - (this.lastNearSweep.get(d.name) ?? 0) >= 1000 || now.getTime() < (this.lastNearSweep.get(d.name) ?? 0)) {
+        const last = this.lastNearSweep.get(d.name) ?? 0;
+        if (now.getTime() - last >= 1000 || now.getTime() < last) {
           this.lastNearSweep.set(d.name, now.getTime());
           if (await this.deps.deliveries.lineUpStalled(d.name, { newest: 200 })) this.notify();
         }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { insertRows, type BulkInsert } from '../db/bulk';
-import { dialectOf, fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
+import { dialectOf, forUpdate, fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
 import type { AttemptTrigger, DeliveryStatus, ErrorClass, Outcome } from '../domain/delivery';
 import { groupBy } from '../domain/group-by';
 
@@ -261,10 +261,9 @@ export class DeliveryStore {
     const mysql = dialectOf(this.db) === 'mysql';
     for (let i = 0; i < meterIds.length; i += 500) {
       const q = trx('deliveries').select('id', 'meter_id', 'sequence', 'status').where('destination', destination).whereIn('meter_id', meterIds.slice(i, i + 500));
-      if (!mysql) q.whereNull('delivered_at').whereNull('dead_at');
-      else if (lock) q.whereIn('status', IN_LINE).forUpdate();
-      else q.whereIn('status', IN_LINE);
-      for (const r of (await q) as { id: string; meter_id: string; sequence: number | string; status: string }[]) out.push({ ...r, sequence: fromDbInt(r.sequence) });
+      if (mysql) q.whereIn('status', IN_LINE);
+      else q.whereNull('delivered_at').whereNull('dead_at');
+      for (const r of (await (lock ? forUpdate(this.db, q) : q)) as { id: string; meter_id: string; sequence: number | string; status: string }[]) out.push({ ...r, sequence: fromDbInt(r.sequence) });
     }
     return out;
   }
@@ -299,15 +298,14 @@ export class DeliveryStore {
    * joining a line as the line empties can still be left behind. With `newest`, only that many of
    * the most recently due waiting deliveries are looked at (where such a one would be).
    */
-  async lineUpStalled(destination: string, opts: { newest?: number; limit?: number } = {}): Promise<number> {
-    const waiting = opts.newest
-      ? this.db('deliveries').select('destination', 'meter_id').where('destination', destination).where('status', WAITING).orderBy('next_attempt_at', 'desc').limit(opts.newest).as('w')
-      : this.db('deliveries').select('destination', 'meter_id').where('destination', destination).where('status', WAITING).as('w');
+  async lineUpStalled(destination: string, opts: { newest?: number } = {}): Promise<number> {
+    const waiting = this.db('deliveries').select('destination', 'meter_id').where('destination', destination).where('status', WAITING);
+    if (opts.newest) waiting.orderBy('next_attempt_at', 'desc').limit(opts.newest);
     const stalled = (await this.db
-      .from(waiting)
+      .from(waiting.as('w'))
       .distinct('w.meter_id')
       .whereNotExists((q) => q.select(this.db.raw('1')).from('deliveries as a').whereRaw('a.destination = w.destination and a.meter_id = w.meter_id').whereIn('a.status', ['pending', 'delivering']))
-      .limit(opts.limit ?? 500)) as { meter_id: string }[];
+      .limit(500)) as { meter_id: string }[];
     if (!stalled.length) return 0;
     await this.db.transaction((trx) => this.lineUp(trx, destination, stalled.map((r) => r.meter_id)));
     return stalled.length;

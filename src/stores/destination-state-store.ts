@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dialectOf, fromDbBool, fromDbInt, fromDbTime, toDbBool, toDbTime, toDbTimeOrNull } from '../db/dialect';
+import { forUpdate, fromDbBool, fromDbInt, fromDbTime, toDbBool, toDbTime, toDbTimeOrNull } from '../db/dialect';
 
 export type PauseReason = 'manual' | 'failures' | 'gone';
 
@@ -92,8 +92,7 @@ export class DestinationStateStore {
     }
     // On MySQL a plain read sees the transaction's snapshot, which misses a row another replica
     // created after it when the update above changed no value; a locking read sees the row as is.
-    const read = trx('destination_state').where({ name }).first();
-    return toState((await (dialectOf(this.db) === 'mysql' ? read.forUpdate() : read)) as StateRow);
+    return toState((await forUpdate(this.db, trx('destination_state').where({ name }).first())) as StateRow);
   }
 
   /** Pause once: true when this call paused it (so it is logged and counted once across replicas). */

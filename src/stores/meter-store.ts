@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dialectOf, fromDbBool, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbTime, toDbTimeOrNull } from '../db/dialect';
+import { forUpdate, fromDbBool, fromDbInt, fromDbJson, fromDbTime, isUniqueViolation, toDbBool, toDbTime, toDbTimeOrNull } from '../db/dialect';
 import type { GroupAssignment, Meter, MeterRaw } from '../domain/meter';
 import { meterView, type MeterView } from '../domain/events';
 import { meterFromRaw } from '../domain/normalize';
@@ -244,11 +244,10 @@ export class MeterStore {
    */
   async getHeads(ids: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter>> {
     const out = new Map<string, StoredMeter>();
-    const lock = trx !== this.db && dialectOf(this.db) === 'mysql';
     for (const part of chunks([...new Set(ids)], 500)) {
       const q = trx('meters').select(COLUMNS).whereIn('meter_id', part);
       // In a transaction on MySQL the rows stay locked until it commits: the write that follows is safe.
-      const rows = (await (lock ? q.forUpdate() : q)) as MeterRow[];
+      const rows = (await (trx === this.db ? q : forUpdate(this.db, q))) as MeterRow[];
       for (const row of rows) out.set(row.meter_id, toHead(row));
     }
     return out;
