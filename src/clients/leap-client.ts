@@ -80,6 +80,24 @@ export interface LeapClientStats {
   retryWaitMs: number;
 }
 
+/**
+ * What a decoder makes of a 2xx answer's text: a value, text that is not JSON (retried, as a
+ * truncated body is), or JSON that breaks Leap's contract (`problems`, never retried), with the
+ * part of the answer to quote in the error.
+ */
+export type DecodedAnswer<T> = { ok: true; value: T } | { ok: false; notJson: string } | { ok: false; problems: LeapPageProblem[]; excerpt?: unknown };
+
+/** A search answer decoded elsewhere (a worker thread): what the decoder keeps of the page, and the paging token. */
+export interface DecodedPage<P> {
+  page: P;
+  /** Meters on the page. */
+  items: number;
+  nextPageToken: string | null;
+}
+
+/** Parses and checks a search answer's text, e.g. off the main thread; see `searchDecoded`. */
+export type PageDecoder<P> = (kind: LeapItemKind, text: string) => Promise<DecodedAnswer<DecodedPage<P>>>;
+
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 interface RequestSpec {
@@ -204,6 +222,15 @@ export class LeapClient {
     return this.paginate('enrollment', '/v2/meters/enrollments/search', filter, opts);
   }
 
+  /**
+   * A v2 search whose answers are parsed and checked by `decode` (the sync's page thread) instead
+   * of here: what it keeps of each page is answered with the paging token. Requests, limits and
+   * retries are the same as `searchDetails` / `searchEnrollments`.
+   */
+  searchDecoded<P>(kind: 'details' | 'enrollment', filter: LeapSearchFilter, decode: PageDecoder<P>, opts: LeapSearchOptions = {}): AsyncGenerator<DecodedPage<P> & { pageNumber: number }, void, undefined> {
+    return this.pages(kind === 'details' ? '/v2/meters/search' : '/v2/meters/enrollments/search', filter, opts, (text) => decode(kind, text));
+  }
+
   /** `GET /v2/meters/{id}`; an unknown meter is LeapNotFoundError. */
   getDetails(meterId: string, opts: { signal?: AbortSignal } = {}): Promise<LeapMeterDetails> {
     return this.getMeter('details', `/v2/meters/${encodeURIComponent(meterId)}`, meterId, opts.signal);
@@ -289,6 +316,16 @@ export class LeapClient {
     filter: object,
     opts: LeapSearchOptions,
   ): AsyncGenerator<LeapPage<LeapItemTypes[K]>, void, undefined> {
+    for await (const p of this.pages(path, filter, opts, (text) => Promise.resolve(decodePage(kind, text)))) yield { items: p.page, nextPageToken: p.nextPageToken, pageNumber: p.pageNumber };
+  }
+
+  /** Page after page of one search, each answer decoded by `decode` within its attempt's retries. */
+  private async *pages<P>(
+    path: string,
+    filter: object,
+    opts: LeapSearchOptions,
+    decode: (text: string) => Promise<DecodedAnswer<DecodedPage<P>>>,
+  ): AsyncGenerator<DecodedPage<P> & { pageNumber: number }, void, undefined> {
     const pageSize = opts.pageSize ?? this.cfg.pageSize;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw new ConfigError([`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${String(pageSize)}`]);
@@ -300,22 +337,15 @@ export class LeapClient {
       // Leap's tokens are tied to their filters: the same filters go with every page.
       const body = { ...filter, page_size: pageSize, ...(token ? { page_token: token } : {}) };
       const spec: RequestSpec = { method: 'POST', path, body, pageNumber, idempotent: true, signal: opts.signal, hasPageToken: token !== null };
-      const answer = await this.send(spec);
-      const page = validatePage(kind, answer);
-      if (!page.ok) {
-        // The excerpt shows the first failing meter, not whichever meter happens to open the page.
-        const list = isObject(answer) ? answer[PAGE_LIST_KEY[kind]] : undefined;
-        const firstBad = page.problems.find((p) => p.index !== undefined)?.index;
-        throw this.malformed(spec, page.problems, Array.isArray(list) && firstBad !== undefined ? list[firstBad] : answer);
-      }
+      const page = await this.exchange(spec, decode);
       if (page.nextPageToken !== null && page.nextPageToken === token) {
         // The same token twice would page forever; stop loudly instead.
-        throw this.malformed(spec, [{ pointer: '/next_page_token', message: 'repeats the token that requested this page' }], answer);
+        throw this.malformed(spec, [{ pointer: '/next_page_token', message: 'repeats the token that requested this page' }], { next_page_token: token });
       }
       this.counters.pages += 1;
-      this.counters.items += page.items.length;
+      this.counters.items += page.items;
       token = page.nextPageToken;
-      yield { items: page.items, nextPageToken: token, pageNumber };
+      yield { ...page, pageNumber };
     } while (token !== null);
   }
 
@@ -334,7 +364,12 @@ export class LeapClient {
   }
 
   /** One call with its retries; answers Leap's parsed JSON or throws a LeapError. */
-  private async send(spec: RequestSpec): Promise<unknown> {
+  private send(spec: RequestSpec): Promise<unknown> {
+    return this.exchange(spec, (text) => Promise.resolve(parseJson(text)));
+  }
+
+  /** One call with its retries; answers what `decode` makes of the body, or throws a LeapError. */
+  private async exchange<T>(spec: RequestSpec, decode: (text: string) => Promise<DecodedAnswer<T>>): Promise<T> {
     const { maxAttempts } = this.cfg.retry;
     let last: RetryableFailure | undefined;
     let previousDelay: number | undefined;
@@ -342,8 +377,13 @@ export class LeapClient {
       const outcome = await this.scheduleAttempt(spec);
       if (outcome.kind === 'aborted') throw new LeapAbortedError(this.context(spec, attempt));
       const result = this.classify(spec, outcome, attempt);
-      if (result.done) return result.value;
-      last = result.failure;
+      if (result.done) {
+        if (result.text === undefined) return undefined as T;
+        const answer = await decode(result.text);
+        if (answer.ok) return answer.value;
+        if ('problems' in answer) throw this.malformed(spec, answer.problems, answer.excerpt);
+        last = this.notJson(result.status, result.text, answer.notJson);
+      } else last = result.failure;
       const retryable = spec.idempotent || last.status === 429 || (last.kind === 'network' && last.code !== undefined && NOT_SENT_CODES.has(last.code));
       if (!retryable || attempt === maxAttempts) return this.giveUp(spec, last, attempt, retryable);
       const delay = this.delayFor(last, attempt, previousDelay);
@@ -457,7 +497,7 @@ export class LeapClient {
   }
 
   /** Success, a retryable failure, or (thrown) a typed error that retrying cannot fix. */
-  private classify(spec: RequestSpec, outcome: Exclude<AttemptOutcome, { kind: 'aborted' }>, attempt: number): { done: true; value: unknown } | { done: false; failure: RetryableFailure } {
+  private classify(spec: RequestSpec, outcome: Exclude<AttemptOutcome, { kind: 'aborted' }>, attempt: number): { done: true; status: number; text: string | undefined } | { done: false; failure: RetryableFailure } {
     if (outcome.kind === 'network') {
       if (outcome.timedOut) this.counters.timeouts += 1;
       else this.counters.networkErrors += 1;
@@ -468,26 +508,11 @@ export class LeapClient {
     if (status >= 200 && status < 300) {
       // Only a short body can be blank; trimming a megabyte page would copy it.
       if (text.length < 64 && text.trim() === '') {
-        if (spec.method === 'DELETE') return { done: true, value: undefined };
+        if (spec.method === 'DELETE') return { done: true, status, text: undefined };
         this.counters.malformedResponses += 1;
         return { done: false, failure: { kind: 'malformed', status, cause: `HTTP ${status} with an empty body`, problems: [{ pointer: '', message: 'is empty, expected JSON' }] } };
       }
-      try {
-        return { done: true, value: JSON.parse(text) as unknown };
-      } catch (err) {
-        this.counters.malformedResponses += 1;
-        const reason = err instanceof Error ? err.message : 'unparseable';
-        return {
-          done: false,
-          failure: {
-            kind: 'malformed',
-            status,
-            cause: `HTTP ${status} with a body that is not JSON (${reason})`,
-            bodyExcerpt: this.excerpt(text),
-            problems: [{ pointer: '', message: `is not valid JSON (${reason}; ${Buffer.byteLength(text)} bytes received)` }],
-          },
-        };
-      }
+      return { done: true, status, text };
     }
     if (status === 429 || status === 408 || status >= 500) {
       if (status === 429) this.counters.throttled429 += 1;
@@ -505,6 +530,18 @@ export class LeapClient {
       };
     }
     throw this.clientError(spec, status, text, attempt, outcome.location);
+  }
+
+  /** A 2xx body that is not JSON (truncated, garbled): retried. */
+  private notJson(status: number, text: string, reason: string): RetryableFailure {
+    this.counters.malformedResponses += 1;
+    return {
+      kind: 'malformed',
+      status,
+      cause: `HTTP ${status} with a body that is not JSON (${reason})`,
+      bodyExcerpt: this.excerpt(text),
+      problems: [{ pointer: '', message: `is not valid JSON (${reason}; ${Buffer.byteLength(text)} bytes received)` }],
+    };
   }
 
   /** 3xx/4xx: typed errors whose messages say what to check. Never retried. */
@@ -664,4 +701,30 @@ function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
       },
     );
   });
+}
+
+/** Leap's JSON, or why the text is not JSON. */
+function parseJson(text: string): DecodedAnswer<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, notJson: err instanceof Error ? err.message : 'unparseable' };
+  }
+}
+
+/**
+ * A search answer parsed and checked: its items, or the problems found, quoting the first failing
+ * meter rather than whichever meter happens to open the page.
+ */
+export function decodePage<K extends LeapItemKind>(kind: K, text: string): DecodedAnswer<DecodedPage<LeapItemTypes[K][]>> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const answer = parsed.value;
+  const page = validatePage(kind, answer);
+  if (!page.ok) {
+    const list = isObject(answer) ? answer[PAGE_LIST_KEY[kind]] : undefined;
+    const firstBad = page.problems.find((p) => p.index !== undefined)?.index;
+    return { ok: false, problems: page.problems, excerpt: Array.isArray(list) && firstBad !== undefined ? (list[firstBad] as unknown) : answer };
+  }
+  return { ok: true, value: { page: page.items, items: page.items.length, nextPageToken: page.nextPageToken } };
 }
