@@ -1,18 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { LeapClient } from '../clients/leap-client';
 import { LeapNotFoundError, LeapPageTokenExpiredError } from '../clients/leap-errors';
 import type { Clock } from '../domain/clock';
-import { deriveEvents, meterView, type MeterEvent, type PendingEvent } from '../domain/events';
+import { deriveEvents, meterView, type MeterEvent, type MeterView, type PendingEvent } from '../domain/events';
 import type { LeapPage } from '../domain/leap-types';
 import type { Meter, MeterRaw } from '../domain/meter';
 import { meterFromRaw } from '../domain/normalize';
-import { sha256Hex } from '../domain/canonical-json';
+import { audit, contentHash, latestOf, leapUpdatedAt, maxInstant, parsePart, rawPartHash, serializePart } from '../domain/raw-parts';
+import { freshMeter, freshWrite, isComplete, type FreshMeter } from './fresh-meter';
 import { canonicalInstant, instantToWire, shiftInstant } from '../domain/timestamps';
 import { AppError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import type { EventStore, NewMeterEvent, KeptSnapshot } from '../stores/event-store';
 import type { LeaseStore } from '../stores/lease-store';
-import type { MeterStore, MeterWrite, RawPart, StoredMeter } from '../stores/meter-store';
+import { groupRows, meterColumns, type MeterStore, type MeterWrite, type RawPart, type StoredMeter } from '../stores/meter-store';
 import type { StreamState, SyncStateStore } from '../stores/sync-state-store';
 import type { SyncKind, SyncRun, SyncRunStore } from '../stores/sync-run-store';
 import type { Transactor, Tx } from '../stores/transaction';
@@ -120,6 +121,12 @@ interface PartUpdate {
   details?: Record<string, unknown>;
   enrollment?: Record<string, unknown>;
   v1?: Record<string, unknown>;
+  /**
+   * Both v2 parts as the page thread read them: their texts and hashes, and the meter as it is
+   * written when nothing is stored yet. The parts are parsed here only for a stored meter that
+   * changed.
+   */
+  fresh?: FreshMeter;
 }
 
 /** Nothing to compare: the parts read hash the same as the parts stored. */
@@ -127,9 +134,51 @@ function unchanged(part: PartUpdate, s: StoredMeter): boolean {
   if (s.missingSince) return false;
   if (part.v1 !== undefined) return s.source === 'v1' && s.detailsHash === rawPartHash(part.v1);
   if (s.source !== 'v2') return false;
-  if (part.details !== undefined && s.detailsHash !== rawPartHash(part.details)) return false;
-  if (part.enrollment !== undefined && s.enrollmentHash !== rawPartHash(part.enrollment)) return false;
+  const f = part.fresh;
+  // undefined: the part was not read this time.
+  const details = f ? f.details?.hash : part.details && rawPartHash(part.details);
+  const enrollment = f ? f.enrollment?.hash : part.enrollment && rawPartHash(part.enrollment);
+  if (details !== undefined && s.detailsHash !== details) return false;
+  if (enrollment !== undefined && s.enrollmentHash !== enrollment) return false;
   return true;
+}
+
+/** A part read by the page thread, as objects, for the comparison with a stored meter. */
+function parsed(part: PartUpdate): PartUpdate {
+  const f = part.fresh;
+  if (!f) return part;
+  return { meterId: part.meterId, ...(f.details ? { details: parsePart(f.details) } : {}), ...(f.enrollment ? { enrollment: parsePart(f.enrollment) } : {}) };
+}
+
+/** What a unit writes for one meter: the write, its events, and the meter they show (computed when first read). */
+interface Outcome {
+  write: MeterWrite;
+  events: PendingEvent[];
+  before: Meter | null;
+  view: () => MeterView;
+}
+
+/** The meter an event shows, computed once, when first asked for. */
+function once(make: () => MeterView): () => MeterView {
+  let view: MeterView | undefined;
+  return () => (view ??= make());
+}
+
+/** The events of a committed write, as the outbox and `onEvent` receive them; the meter is built when read. */
+function toMeterEvents(pending: readonly { e: NewMeterEvent; view: () => MeterView }[], ids: readonly number[]): MeterEvent[] {
+  return pending.map(({ e, view }, i) => ({
+    id: ids[i]!,
+    meter_id: e.meter_id,
+    sequence: e.sequence,
+    type: e.type,
+    occurred_at: e.occurred_at.toISOString(),
+    origin: e.origin,
+    sync_run_id: e.sync_run_id,
+    get meter() {
+      return view();
+    },
+    changes: e.changes,
+  }));
 }
 
 interface UnitResult {
@@ -183,76 +232,6 @@ interface PairedPage extends LeapPage<Record<string, unknown>> {
 
 /** Leap's meter_ids filter takes up to 1,000 ids; a details page has at most 500 meters. */
 const ENROLLMENT_IDS_PER_SEARCH = 500;
-
-/** The largest cursor time among items (canonical form), null if none has one. */
-function latestOf(items: readonly Record<string, unknown>[], field: (item: Record<string, unknown>) => unknown): string | null {
-  let latest: string | null = null;
-  for (const item of items) {
-    const t = field(item);
-    const c = typeof t === 'string' ? canonicalInstant(t) : null;
-    if (c && c > (latest ?? '')) latest = c;
-  }
-  return latest;
-}
-
-const audit = (item: Record<string, unknown>): Record<string, unknown> =>
-  item.audit !== null && typeof item.audit === 'object' ? (item.audit as Record<string, unknown>) : {};
-
-/** A raw part as stored (its JSON text, as Leap sent it) and its hash without the times Leap bumps on every touch. */
-export interface SerializedPart {
-  json: string;
-  hash: string;
-}
-
-const serializedParts = new WeakMap<object, SerializedPart>();
-
-/**
- * Serialize a raw part once: the text is stored, and its hash (minus `updated_at` /
- * `date_last_modified`, whose values are cut out of the same text) tells whether anything else
- * changed. Equal hashes mean nothing to compare; unequal ones go to the normalized comparison.
- */
-export function serializePart(part: Record<string, unknown>): SerializedPart {
-  const cached = serializedParts.get(part);
-  if (cached) return cached;
-  const json = JSON.stringify(part);
-  // Cut the volatile values out of the hashed text without copying it: hash the pieces around them.
-  const cuts: [number, number][] = [];
-  for (const [key, value] of [
-    ['updated_at', audit(part).updated_at],
-    ['date_last_modified', part.date_last_modified],
-  ] as const) {
-    if (typeof value !== 'string') continue;
-    const needle = `"${key}":${JSON.stringify(value)}`;
-    const at = json.indexOf(needle);
-    if (at >= 0) cuts.push([at, at + needle.length]);
-  }
-  cuts.sort((a, b) => a[0] - b[0]);
-  const h = createHash('sha1');
-  let from = 0;
-  for (const [start, end] of cuts) {
-    h.update(json.slice(from, start));
-    from = end;
-  }
-  h.update(json.slice(from));
-  const out = { json, hash: h.digest('hex') };
-  serializedParts.set(part, out);
-  return out;
-}
-
-export function rawPartHash(part: Record<string, unknown> | null): string | null {
-  return part ? serializePart(part).hash : null;
-}
-
-/** The meter's content as Leap sent it, without volatile times; `gone` marks a meter a reconcile archived. */
-function contentHash(detailsHash: string | null, enrollmentHash: string | null, gone: boolean): string {
-  return sha256Hex(`${detailsHash ?? ''}:${enrollmentHash ?? ''}${gone ? ':gone' : ''}`);
-}
-
-function maxInstant(a: string | null, b: string | null): string | null {
-  if (!a) return b;
-  if (!b) return a;
-  return a >= b ? a : b;
-}
 
 /**
  * Fetch ahead while the current page is being written: up to `depth` pages requested, their
@@ -622,13 +601,13 @@ export class SyncService {
         // Heads read above (locked on MySQL) are completed with their raw parts; the meters rows are not read again.
         const stored = new Map((await this.deps.meters.withRaw(toCompare.flatMap((p) => heads.get(p.meterId) ?? []), tx)).map((m) => [m.meterId, m]));
         const writes: MeterWrite[] = [];
-        const newEvents: NewMeterEvent[] = [];
+        const newEvents: { e: NewMeterEvent; view: () => MeterView }[] = [];
         const kept: KeptSnapshot[] = [];
         for (const part of toCompare) {
           const pause = due();
           if (pause) await pause;
           const prior = stored.get(part.meterId) ?? null;
-          const outcome = this.compare(part, prior);
+          const outcome = part.fresh && !prior ? freshOutcome(part.fresh) : this.compare(parsed(part), prior);
           if (!outcome) {
             touched.push(prior!.ref);
             continue;
@@ -636,17 +615,18 @@ export class SyncService {
           writes.push(outcome.write);
           // The meter's last event showed it as stored until now: it keeps that state for good.
           if (prior && prior.sequence > 0) kept.push({ ref: prior.ref, sequence: prior.sequence, meter: meterView(outcome.before ?? this.storedMeter(prior)) });
-          const view = meterView(outcome.write.meter);
           outcome.events.forEach((e, i) =>
             newEvents.push({
-              meter_id: part.meterId,
-              sequence: outcome.write.sequence - outcome.events.length + i + 1,
-              type: e.type,
-              occurred_at: now,
-              origin: ctx.origin,
-              sync_run_id: ctx.runId,
-              meter: view,
-              changes: e.changes,
+              e: {
+                meter_id: part.meterId,
+                sequence: outcome.write.sequence - outcome.events.length + i + 1,
+                type: e.type,
+                occurred_at: now,
+                origin: ctx.origin,
+                sync_run_id: ctx.runId,
+                changes: e.changes,
+              },
+              view: outcome.view,
             }),
           );
         }
@@ -654,8 +634,12 @@ export class SyncService {
         await this.deps.events.keepSnapshots(tx, kept);
         const refs = await this.deps.meters.write(tx, writes, now);
         await this.deps.meters.touch(tx, touched, now);
-        const ids = await this.deps.events.append(tx, newEvents, refs);
-        const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
+        const ids = await this.deps.events.append(
+          tx,
+          newEvents.map((n) => n.e),
+          refs,
+        );
+        const events = toMeterEvents(newEvents, ids);
         if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
         // Distinct meters: on v2 a meter read in the details search is read again in the enrollment search.
         const since = ctx.seenSince;
@@ -674,42 +658,45 @@ export class SyncService {
   }
 
   /** null when nothing changed; otherwise the write and the events it produces. */
-  private compare(part: PartUpdate, stored: StoredMeter | null): { write: MeterWrite; events: PendingEvent[]; before: Meter | null } | null {
+  private compare(part: PartUpdate, stored: StoredMeter | null): Outcome | null {
     const v1 = part.v1 !== undefined;
     const raw: MeterRaw = v1
       ? { details: null, enrollment: null, v1: part.v1! }
       : { details: part.details ?? stored?.raw.details ?? null, enrollment: part.enrollment ?? stored?.raw.enrollment ?? null, v1: null };
     // Parts read now are serialized once; a part not re-read keeps the stored text and hash.
     const readDetails = v1 ? part.v1! : part.details;
-    const d = readDetails ? serializePart(readDetails) : stored && !v1 ? { json: stored.rawText.details, hash: stored.detailsHash } : { json: null, hash: null };
-    const e = v1 ? { json: null, hash: null } : part.enrollment ? serializePart(part.enrollment) : stored ? { json: stored.rawText.enrollment, hash: stored.enrollmentHash } : { json: null, hash: null };
+    if (!stored) return freshOutcome(freshMeter(raw, readDetails ? serializePart(readDetails) : null, !v1 && part.enrollment ? serializePart(part.enrollment) : null));
+    const d = readDetails ? serializePart(readDetails) : !v1 ? { json: stored.rawText.details, hash: stored.detailsHash } : { json: null, hash: null };
+    const e = v1 ? { json: null, hash: null } : part.enrollment ? serializePart(part.enrollment) : { json: stored.rawText.enrollment, hash: stored.enrollmentHash };
     const detailsHash = d.hash;
     const enrollmentHash = e.hash;
-    if (stored && !stored.missingSince && stored.source === (v1 ? 'v1' : 'v2') && stored.detailsHash === detailsHash && stored.enrollmentHash === enrollmentHash) return null;
+    if (!stored.missingSince && stored.source === (v1 ? 'v1' : 'v2') && stored.detailsHash === detailsHash && stored.enrollmentHash === enrollmentHash) return null;
 
     const after = meterFromRaw(raw);
-    const complete = (r: MeterRaw) => r.v1 !== null || (r.details !== null && r.enrollment !== null);
-    const before = stored && complete(stored.raw) ? this.storedMeter(stored) : null;
-    const events = complete(raw) ? deriveEvents(before, after) : [];
+    const before = isComplete(stored.raw) ? this.storedMeter(stored) : null;
+    const events = isComplete(raw) ? deriveEvents(before, after) : [];
     // Raw JSON that differs without any difference in the meter (a reordered array) is stored, not announced.
-    const changed = !stored || events.length > 0 || stored.missingSince !== null || !before;
-    const seq = stored?.sequence ?? 0;
+    const changed = events.length > 0 || stored.missingSince !== null || !before;
+    const view = meterView(after);
     return {
       write: {
-        meter: after,
-        ref: stored?.ref ?? null,
+        meterId: after.meter_id,
+        columns: meterColumns(after),
+        assignments: groupRows(after.group_assignments),
+        ref: stored.ref,
         detailsHash,
         enrollmentHash,
         rawParts: changedParts(stored, v1, { details: d.json, enrollment: e.json }),
         contentHash: contentHash(detailsHash, enrollmentHash, false),
-        leapUpdatedAt: after.updated_at ? canonicalInstant(leapUpdatedRaw(raw) ?? after.updated_at) : null,
-        previousChangedAt: stored?.lastChangedAt ?? null,
-        sequence: seq + events.length,
+        leapUpdatedAt: leapUpdatedAt(raw, after.updated_at),
+        previousChangedAt: stored.lastChangedAt,
+        sequence: stored.sequence + events.length,
         changed,
         missingSince: null,
       },
       events,
       before,
+      view: () => view,
     };
   }
 
@@ -754,7 +741,7 @@ export class SyncService {
           this.checkLease(ctx);
           const now = this.deps.clock.now();
           const writes: MeterWrite[] = [];
-          const newEvents: NewMeterEvent[] = [];
+          const newEvents: { e: NewMeterEvent; view: () => MeterView }[] = [];
           const kept: KeptSnapshot[] = [];
           for (const s of gone) {
             const meter = meterFromRaw(s.raw);
@@ -762,7 +749,9 @@ export class SyncService {
             const archived: Meter = { ...meter, is_archived: true };
             const emit = !meter.is_archived && (s.raw.v1 !== null || (s.raw.details !== null && s.raw.enrollment !== null));
             writes.push({
-              meter: archived,
+              meterId: archived.meter_id,
+              columns: meterColumns(archived),
+              assignments: groupRows(archived.group_assignments),
               ref: s.ref,
               detailsHash: s.detailsHash,
               enrollmentHash: s.enrollmentHash,
@@ -775,22 +764,29 @@ export class SyncService {
               changed: true,
               missingSince: now,
             });
+            const view = meterView(archived);
             if (emit)
               newEvents.push({
-                meter_id: s.meterId,
-                sequence: s.sequence + 1,
-                type: 'meter.archived',
-                occurred_at: now,
-                origin: 'reconcile',
-                sync_run_id: ctx.runId,
-                meter: meterView(archived),
-                changes: [{ path: 'is_archived', from: false, to: true }],
+                e: {
+                  meter_id: s.meterId,
+                  sequence: s.sequence + 1,
+                  type: 'meter.archived',
+                  occurred_at: now,
+                  origin: 'reconcile',
+                  sync_run_id: ctx.runId,
+                  changes: [{ path: 'is_archived', from: false, to: true }],
+                },
+                view: () => view,
               });
           }
           await this.deps.events.keepSnapshots(tx, kept);
           const refs = await this.deps.meters.write(tx, writes, now);
-          const ids = await this.deps.events.append(tx, newEvents, refs);
-          const events: MeterEvent[] = newEvents.map((e, i) => ({ ...e, id: ids[i]!, occurred_at: e.occurred_at.toISOString() }));
+          const ids = await this.deps.events.append(
+            tx,
+            newEvents.map((n) => n.e),
+            refs,
+          );
+          const events = toMeterEvents(newEvents, ids);
           if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
           if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 0, metersSeen: 0, metersChanged: writes.length, events: events.length });
           if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
@@ -836,6 +832,24 @@ export class SyncService {
   }
 }
 
+/** A meter not stored yet: written whole, its events showing it as read (parsed again only if they are read). */
+function freshOutcome(made: FreshMeter | { fresh: FreshMeter; meter: Meter }): Outcome {
+  const f = 'fresh' in made ? made.fresh : made;
+  const view = 'fresh' in made ? meterView(made.meter) : null;
+  return {
+    write: freshWrite(f),
+    events: f.events,
+    before: null,
+    view: view
+      ? () => view
+      : once(() => {
+          const details = f.details ? parsePart(f.details) : null;
+          const enrollment = f.enrollment ? parsePart(f.enrollment) : null;
+          return meterView(meterFromRaw({ details, enrollment, v1: null }));
+        }),
+  };
+}
+
 /** The raw parts whose text differs from what is stored (a v1 meter has no enrollment part). */
 function changedParts(stored: StoredMeter | null, v1: boolean, texts: Record<RawPart, string | null>): MeterWrite['rawParts'] {
   const out: MeterWrite['rawParts'] = {};
@@ -844,17 +858,4 @@ function changedParts(stored: StoredMeter | null, v1: boolean, texts: Record<Raw
     if (text !== (stored?.rawText[p] ?? null)) out[p] = text;
   }
   return out;
-}
-
-function leapUpdatedRaw(raw: MeterRaw): string | null {
-  const pick = (o: Record<string, unknown> | null): string | null => {
-    if (!o) return null;
-    const a = audit(o).updated_at ?? o.date_last_modified;
-    return typeof a === 'string' ? a : null;
-  };
-  const d = pick(raw.details) ?? pick(raw.v1);
-  const e = pick(raw.enrollment);
-  const cd = d ? canonicalInstant(d) : null;
-  const ce = e ? canonicalInstant(e) : null;
-  return maxInstant(cd, ce);
 }

@@ -11,7 +11,6 @@ export interface NewMeterEvent {
   occurred_at: Date;
   origin: EventOrigin;
   sync_run_id: string | null;
-  meter: MeterView;
   changes: Change[] | null;
 }
 

@@ -29,7 +29,11 @@ export interface StoredMeter {
 }
 
 export interface MeterWrite {
-  meter: Meter;
+  meterId: string;
+  /** The columns derived from the normalized meter (`meterColumns`). */
+  columns: unknown[];
+  /** Its market group assignments (`groupRows`), written when the meter is new or changed. */
+  assignments: unknown[][];
   /** The stored meter's row number; null for a meter not stored yet. */
   ref: number | null;
   detailsHash: string | null;
@@ -166,8 +170,8 @@ const METER_COLUMNS = [
   'last_changed_at',
 ] as const;
 
-function meterValues(w: MeterWrite, at: string, lastChangedAt: string): unknown[] {
-  const m = w.meter;
+/** The columns a meter's normalized form gives, `meter_id` to `leap_created_at`. */
+export function meterColumns(m: Meter): unknown[] {
   return [
     m.meter_id,
     m.source,
@@ -182,16 +186,11 @@ function meterValues(w: MeterWrite, at: string, lastChangedAt: string): unknown[
     toDbBool(m.enrollment?.partner_action_required ?? false),
     toDbBool(m.is_archived),
     toDbTimeOrNull(m.created_at && !Number.isNaN(Date.parse(m.created_at)) ? m.created_at : null),
-    w.leapUpdatedAt,
-    w.detailsHash,
-    w.enrollmentHash,
-    w.contentHash,
-    w.sequence,
-    toDbTimeOrNull(w.missingSince),
-    at,
-    at,
-    lastChangedAt,
   ];
+}
+
+function meterValues(w: MeterWrite, at: string, lastChangedAt: string): unknown[] {
+  return [...w.columns, w.leapUpdatedAt, w.detailsHash, w.enrollmentHash, w.contentHash, w.sequence, toDbTimeOrNull(w.missingSince), at, at, lastChangedAt];
 }
 
 /** Everything a re-read may change; first_seen_at stays as it was. */
@@ -205,8 +204,9 @@ const ASSIGNMENTS_INSERT: BulkInsert = {
   columns: ['meter_ref', 'assignment_key', 'market_group_id', 'market_group_name', 'trade_date', 'program_identifier', 'delivery_period', 'starts_at', 'ends_at'],
 };
 
-function assignmentRows(ref: number, groups: GroupAssignment[]): unknown[][] {
-  return groups.map((g) => [ref, g.key, g.market_group_id, g.market_group_name, g.trade_date, g.program_identifier, g.delivery_period, safeTime(g.starts_at), safeTime(g.ends_at)]);
+/** A meter's market group assignments as rows, without the meter's row number (`write` puts it first). */
+export function groupRows(groups: GroupAssignment[]): unknown[][] {
+  return groups.map((g) => [g.key, g.market_group_id, g.market_group_name, g.trade_date, g.program_identifier, g.delivery_period, safeTime(g.starts_at), safeTime(g.ends_at)]);
 }
 
 function safeTime(iso: string | null): string | null {
@@ -277,12 +277,12 @@ export class MeterStore {
     try {
       await insertRows(trx, METERS_INSERT, inserts.map((w) => meterValues(w, at, at)));
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConcurrentMeterChangeError(inserts[0]!.meter.meter_id);
+      if (isUniqueViolation(err)) throw new ConcurrentMeterChangeError(inserts[0]!.meterId);
       throw err;
     }
-    const refs = new Map<string, number>(updates.map((w) => [w.meter.meter_id, w.ref!]));
+    const refs = new Map<string, number>(updates.map((w) => [w.meterId, w.ref!]));
     // Re-selected: MySQL has no RETURNING, and its multi-row inserts report only the first id.
-    for (const part of chunks(inserts.map((w) => w.meter.meter_id), 500)) {
+    for (const part of chunks(inserts.map((w) => w.meterId), 500)) {
       const rows = (await trx('meters').select('id', 'meter_id').whereIn('meter_id', part)) as { id: number | string; meter_id: string }[];
       for (const r of rows) refs.set(r.meter_id, fromDbInt(r.id));
     }
@@ -296,7 +296,7 @@ export class MeterStore {
     const upserts: unknown[][] = [];
     const deletes = new Map<RawPart, number[]>(RAW_PARTS.map((p) => [p, []]));
     for (const w of writes) {
-      const ref = refs.get(w.meter.meter_id)!;
+      const ref = refs.get(w.meterId)!;
       for (const p of RAW_PARTS) {
         const json = w.rawParts[p];
         if (json === undefined) continue;
@@ -312,7 +312,10 @@ export class MeterStore {
     await insertRows(
       trx,
       ASSIGNMENTS_INSERT,
-      writes.filter((w) => w.changed || w.ref === null).flatMap((w) => assignmentRows(refs.get(w.meter.meter_id)!, w.meter.group_assignments)),
+      writes.filter((w) => w.changed || w.ref === null).flatMap((w) => {
+          const ref = refs.get(w.meterId)!;
+          return w.assignments.map((row) => [ref, ...row]);
+        }),
     );
     return refs;
   }
