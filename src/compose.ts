@@ -28,6 +28,7 @@ import { MeterQueryService } from './services/meter-query-service';
 import { SyncAdminService } from './services/sync-admin-service';
 import { SyncScheduler } from './services/sync-scheduler';
 import { SyncService, type EventSink } from './services/sync-service';
+import { type PageSource, SyncPageThread } from './services/sync-pages';
 import { DatabaseStore } from './stores/database-store';
 import { DeliveryStore } from './stores/delivery-store';
 import { DestinationStateStore } from './stores/destination-state-store';
@@ -56,6 +57,8 @@ export interface Overrides {
   destinations: DestinationSource;
   sender: WebhookSender;
   random: () => number;
+  /** Where whole-portfolio walks parse and pair their pages (default: the sync's page thread). */
+  pages: PageSource;
 }
 
 export interface Composed {
@@ -218,6 +221,8 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       });
   };
 
+  // Started at the first whole-portfolio walk; held alive only while it has pages to work on.
+  const pageThread = overrides.pages ? null : new SyncPageThread();
   const sync = new SyncService({
     leap,
     transactor,
@@ -232,6 +237,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     },
     owner,
     sink: overrides.sink ?? outbox,
+    pages: overrides.pages ?? pageThread!,
   });
   const scheduler = new SyncScheduler({
     sync,
@@ -303,6 +309,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       registry?.close();
       await scheduler.stop();
       await leapEvents.stop();
+      await pageThread?.close();
       await worker.stop();
       await replayRun;
       if (ownsSender) await sender.close();

@@ -27,7 +27,9 @@ import {
   LeapUnavailableError,
   LeapUnexpectedStatusError,
 } from './leap-errors';
-import { type LeapItemKind, type LeapItemTypes, PAGE_LIST_KEY, validateItem, validatePage } from './leap-validate';
+import { type DecodedAnswer, type DecodedPage, decodePage, type LeapItemKind, type LeapItemTypes, parseJson, validateItem } from './leap-validate';
+
+export type { DecodedAnswer, DecodedPage } from './leap-validate';
 import type { LeapWebhookSubscription, LeapWebhookSubscriptionInput, LeapWebhookTestPayload, LeapWebhookTestResult } from './leap-webhook-types';
 import { abortableSleep, backoffDelay, parseRetryAfter, type RetryPolicy, retryAfterCapMs } from './retry';
 
@@ -78,21 +80,6 @@ export interface LeapClientStats {
   items: number;
   /** Total time spent waiting between attempts. */
   retryWaitMs: number;
-}
-
-/**
- * What a decoder makes of a 2xx answer's text: a value, text that is not JSON (retried, as a
- * truncated body is), or JSON that breaks Leap's contract (`problems`, never retried), with the
- * part of the answer to quote in the error.
- */
-export type DecodedAnswer<T> = { ok: true; value: T } | { ok: false; notJson: string } | { ok: false; problems: LeapPageProblem[]; excerpt?: unknown };
-
-/** A search answer decoded elsewhere (a worker thread): what the decoder keeps of the page, and the paging token. */
-export interface DecodedPage<P> {
-  page: P;
-  /** Meters on the page. */
-  items: number;
-  nextPageToken: string | null;
 }
 
 /** Parses and checks a search answer's text, e.g. off the main thread; see `searchDecoded`. */
@@ -701,30 +688,4 @@ function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
       },
     );
   });
-}
-
-/** Leap's JSON, or why the text is not JSON. */
-function parseJson(text: string): DecodedAnswer<unknown> {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (err) {
-    return { ok: false, notJson: err instanceof Error ? err.message : 'unparseable' };
-  }
-}
-
-/**
- * A search answer parsed and checked: its items, or the problems found, quoting the first failing
- * meter rather than whichever meter happens to open the page.
- */
-export function decodePage<K extends LeapItemKind>(kind: K, text: string): DecodedAnswer<DecodedPage<LeapItemTypes[K][]>> {
-  const parsed = parseJson(text);
-  if (!parsed.ok) return parsed;
-  const answer = parsed.value;
-  const page = validatePage(kind, answer);
-  if (!page.ok) {
-    const list = isObject(answer) ? answer[PAGE_LIST_KEY[kind]] : undefined;
-    const firstBad = page.problems.find((p) => p.index !== undefined)?.index;
-    return { ok: false, problems: page.problems, excerpt: Array.isArray(list) && firstBad !== undefined ? (list[firstBad] as unknown) : answer };
-  }
-  return { ok: true, value: { page: page.items, items: page.items.length, nextPageToken: page.nextPageToken } };
 }

@@ -277,3 +277,44 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * What a decoder makes of a 2xx answer's text: a value, text that is not JSON (retried, as a
+ * truncated body is), or JSON that breaks Leap's contract (`problems`, never retried), with the
+ * part of the answer to quote in the error.
+ */
+export type DecodedAnswer<T> = { ok: true; value: T } | { ok: false; notJson: string } | { ok: false; problems: LeapPageProblem[]; excerpt?: unknown };
+
+/** A search answer decoded elsewhere (a worker thread): what the decoder keeps of the page, and the paging token. */
+export interface DecodedPage<P> {
+  page: P;
+  /** Meters on the page. */
+  items: number;
+  nextPageToken: string | null;
+}
+
+/** Leap's JSON, or why the text is not JSON. */
+export function parseJson(text: string): DecodedAnswer<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, notJson: err instanceof Error ? err.message : 'unparseable' };
+  }
+}
+
+/**
+ * A search answer parsed and checked: its items, or the problems found, quoting the first failing
+ * meter rather than whichever meter happens to open the page.
+ */
+export function decodePage<K extends LeapItemKind>(kind: K, text: string): DecodedAnswer<DecodedPage<LeapItemTypes[K][]>> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const answer = parsed.value;
+  const page = validatePage(kind, answer);
+  if (!page.ok) {
+    const list = answer !== null && typeof answer === 'object' && !Array.isArray(answer) ? (answer as Record<string, unknown>)[PAGE_LIST_KEY[kind]] : undefined;
+    const firstBad = page.problems.find((p) => p.index !== undefined)?.index;
+    return { ok: false, problems: page.problems, excerpt: Array.isArray(list) && firstBad !== undefined ? (list[firstBad] as unknown) : answer };
+  }
+  return { ok: true, value: { page: page.items, items: page.items.length, nextPageToken: page.nextPageToken } };
+}

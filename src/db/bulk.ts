@@ -71,6 +71,9 @@ export async function insertRows(db: Knex | Knex.Transaction, spec: BulkInsert, 
     }
     await execute(db, dialect, sqlFor(dialect, spec, end - start), bindings);
     start = end;
+    // SQLite answers synchronously: between statements the event loop gets a turn, so that the
+    // connector's answers, timers and pages on their way are not held up by a long write.
+    if (start < rows.length && dialect === 'sqlite') await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

@@ -14,6 +14,7 @@ export interface FreshMeter {
   columns: unknown[];
   assignments: unknown[][];
   leapUpdatedAt: string | null;
+  contentHash: string;
   details: SerializedPart | null;
   enrollment: SerializedPart | null;
   /** None until both v2 parts (or the v1 meter) have been read. */
@@ -32,6 +33,7 @@ export function freshMeter(raw: MeterRaw, details: SerializedPart | null, enroll
       columns: meterColumns(meter),
       assignments: groupRows(meter.group_assignments),
       leapUpdatedAt: leapUpdatedAt(raw, meter.updated_at),
+      contentHash: contentHash(details?.hash ?? null, enrollment?.hash ?? null, false),
       details,
       enrollment,
       events: isComplete(raw) ? deriveEvents(null, meter) : [],
@@ -44,17 +46,15 @@ export function freshWrite(f: FreshMeter): MeterWrite {
   const rawParts: MeterWrite['rawParts'] = {};
   if (f.details) rawParts.details = f.details.json;
   if (f.enrollment) rawParts.enrollment = f.enrollment.json;
-  const detailsHash = f.details?.hash ?? null;
-  const enrollmentHash = f.enrollment?.hash ?? null;
   return {
     meterId: f.meterId,
     columns: f.columns,
     assignments: f.assignments,
     ref: null,
-    detailsHash,
-    enrollmentHash,
+    detailsHash: f.details?.hash ?? null,
+    enrollmentHash: f.enrollment?.hash ?? null,
     rawParts,
-    contentHash: contentHash(detailsHash, enrollmentHash, false),
+    contentHash: f.contentHash,
     leapUpdatedAt: f.leapUpdatedAt,
     previousChangedAt: null,
     sequence: f.events.length,

@@ -3,11 +3,12 @@ import type { LeapClient } from '../clients/leap-client';
 import { LeapNotFoundError, LeapPageTokenExpiredError } from '../clients/leap-errors';
 import type { Clock } from '../domain/clock';
 import { deriveEvents, meterView, type MeterEvent, type MeterView, type PendingEvent } from '../domain/events';
-import type { LeapPage } from '../domain/leap-types';
+import type { LeapPage, LeapSearchFilter } from '../domain/leap-types';
 import type { Meter, MeterRaw } from '../domain/meter';
 import { meterFromRaw } from '../domain/normalize';
 import { audit, contentHash, latestOf, leapUpdatedAt, maxInstant, parsePart, rawPartHash, serializePart } from '../domain/raw-parts';
 import { freshMeter, freshWrite, isComplete, type FreshMeter } from './fresh-meter';
+import { localPages, type PageRef, type PageSource, type PageWalk } from './sync-pages';
 import { canonicalInstant, instantToWire, shiftInstant } from '../domain/timestamps';
 import { AppError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
@@ -46,6 +47,8 @@ export interface SyncServiceDeps {
   /** Who this process is, in leases and sync runs. */
   owner: string;
   sink?: EventSink;
+  /** Where whole-portfolio walks parse and pair their pages: the page thread; by default this thread. */
+  pages?: PageSource;
 }
 
 export interface SyncProgress {
@@ -225,9 +228,12 @@ function turnsEvery(everyMs: number): () => Promise<void> | null {
 /** How long a page is compared before the event loop gets a turn. */
 const COMPARE_SLICE_MS = 5;
 
-/** A details page and the enrollments of its meters (on their way). */
-interface PairedPage extends LeapPage<Record<string, unknown>> {
-  enrollments: Promise<Record<string, unknown>[]>;
+/** A page on its way: where its stream goes next, and its meters' parts once read (and paired). */
+interface ReadPage {
+  nextPageToken: string | null;
+  /** The latest cursor time on the page. */
+  latest: string | null;
+  parts: Promise<{ parts: PartUpdate[]; enrollmentsLatest: string | null }>;
 }
 
 /** Leap's meter_ids filter takes up to 1,000 ids; a details page has at most 500 meters. */
@@ -264,9 +270,11 @@ async function* prefetching<T>(source: AsyncGenerator<T, void, undefined>, depth
  */
 export class SyncService {
   private readonly log: Logger;
+  private readonly pages: PageSource;
 
   constructor(private readonly deps: SyncServiceDeps) {
     this.log = deps.logger;
+    this.pages = deps.pages ?? localPages();
   }
 
   private streams(kind: 'incremental' | 'full'): StreamSpec[] {
@@ -484,32 +492,24 @@ export class SyncService {
   private async walkStream(stream: StreamSpec, position: StreamState, ctx: RunContext, enrollments: StreamState | null, onPage: (r: UnitResult) => void): Promise<void> {
     let restarts = 0;
     for (;;) {
+      // Whole-portfolio v2 walks: details pages and their enrollments are parsed and paired in the page thread.
+      const walk = enrollments ? this.pages.walk() : null;
       try {
-        const search = stream.search(position.pageFilter ?? {}, { pageToken: position.pageToken ?? undefined, signal: ctx.signal });
-        // Paired, two details pages ahead: one being read while the enrollments of the other are.
-        const pages = enrollments ? prefetching(this.withEnrollments(search, ctx.signal), 2) : prefetching(search);
+        // Paired, three details pages ahead: pages read, paired in the page thread and written overlap.
+        const pages = walk ? prefetching(this.pairedPages(position, walk, ctx.signal), 3) : prefetching(this.plainPages(stream, position, ctx.signal));
         for await (const page of pages) {
           this.checkLease(ctx);
-          const parts = new Map<string, PartUpdate>();
-          for (const item of page.items) parts.set(String(item.meter_id), { meterId: String(item.meter_id), [stream.part]: item });
+          const read = await page.parts;
           const next: StreamState = {
             ...position,
-            pending: maxInstant(position.pending, latestOf(page.items, stream.cursorField)),
+            pending: maxInstant(position.pending, page.latest),
             pageToken: page.nextPageToken,
             pageNumber: position.pageNumber + 1,
             streamDone: page.nextPageToken === null,
           };
-          let nextEnrollments: StreamState | null = null;
-          if (enrollments) {
-            const found = await (page as PairedPage).enrollments;
-            for (const e of found) {
-              const id = String(e.meter_id);
-              parts.set(id, { ...(parts.get(id) ?? { meterId: id }), enrollment: e });
-            }
-            // Its page count stays: the pages are the details stream's.
-            nextEnrollments = { ...enrollments, pending: maxInstant(enrollments.pending, latestOf(found, (e) => audit(e).updated_at)), streamDone: next.streamDone };
-          }
-          const result = await this.applyUnit([...parts.values()], ctx, async (tx, r) => {
+          // Its page count stays: the pages are the details stream's.
+          const nextEnrollments: StreamState | null = enrollments ? { ...enrollments, pending: maxInstant(enrollments.pending, read.enrollmentsLatest), streamDone: next.streamDone } : null;
+          const result = await this.applyUnit(read.parts, ctx, async (tx, r) => {
             const at = this.deps.clock.now();
             await this.deps.state.save(tx, next, at);
             if (nextEnrollments) await this.deps.state.save(tx, nextEnrollments, at);
@@ -530,29 +530,39 @@ export class SyncService {
           continue;
         }
         throw err;
+      } finally {
+        walk?.end();
       }
+    }
+  }
+
+  /** A stream's pages, each meter as its part was read. */
+  private async *plainPages(stream: StreamSpec, position: StreamState, signal: AbortSignal): AsyncGenerator<ReadPage, void, undefined> {
+    for await (const page of stream.search(position.pageFilter ?? {}, { pageToken: position.pageToken ?? undefined, signal })) {
+      const parts = new Map<string, PartUpdate>();
+      for (const item of page.items) parts.set(String(item.meter_id), { meterId: String(item.meter_id), [stream.part]: item });
+      yield { nextPageToken: page.nextPageToken, latest: latestOf(page.items, stream.cursorField), parts: Promise.resolve({ parts: [...parts.values()], enrollmentsLatest: null }) };
     }
   }
 
   /**
    * Each details page with its meters' enrollments (searched by meter_ids, as many pages as that
    * takes), requested as soon as the details page arrives: while it is on its way, the next details
-   * page can be too.
+   * page can be too. The page thread pairs them while this thread writes the page before.
    */
-  private async *withEnrollments(pages: AsyncGenerator<LeapPage<Record<string, unknown>>, void, undefined>, signal: AbortSignal): AsyncGenerator<PairedPage, void, undefined> {
+  private async *pairedPages(position: StreamState, walk: PageWalk, signal: AbortSignal): AsyncGenerator<ReadPage, void, undefined> {
     let warned = false;
-    const search = async (ids: string[]): Promise<Record<string, unknown>[]> => {
-      const found: Record<string, unknown>[] = [];
+    const enrollmentsOf = async (ids: string[]): Promise<PageRef[]> => {
+      const found: PageRef[] = [];
       for (let i = 0; i < ids.length; i += ENROLLMENT_IDS_PER_SEARCH) {
         const asked = new Set(ids.slice(i, i + ENROLLMENT_IDS_PER_SEARCH));
-        for await (const page of this.deps.leap.searchEnrollments({ meter_ids: [...asked] }, { signal })) {
-          const items = page.items as unknown as Record<string, unknown>[];
-          const mine = items.filter((e) => asked.has(String(e.meter_id)));
-          found.push(...mine);
-          if (mine.length < items.length) {
+        for await (const page of this.deps.leap.searchDecoded('enrollment', { meter_ids: [...asked] }, walk.decode, { signal })) {
+          found.push(page.page);
+          const unasked = page.page.meterIds.filter((id) => !asked.has(id)).length;
+          if (unasked > 0) {
             // Leap answered meters it was not asked for (the filter ignored): paging on would walk
             // every enrollment for each details page. Meters left without one are read with a GET.
-            if (!warned) this.log.warn('the enrollment search by meter_ids answered other meters; meters it did not answer are completed one by one', { unasked: items.length - mine.length });
+            if (!warned) this.log.warn('the enrollment search by meter_ids answered other meters; meters it did not answer are completed one by one', { unasked });
             warned = true;
             break;
           }
@@ -560,15 +570,14 @@ export class SyncService {
       }
       return found;
     };
-    try {
-      for await (const page of pages) {
-        const enrollments = search([...new Set(page.items.map((item) => String(item.meter_id)))]);
-        // Awaited when the page is written; until then a failure must not count as unhandled.
-        enrollments.catch(() => undefined);
-        yield { ...page, enrollments };
-      }
-    } finally {
-      await pages.return(undefined);
+    const details = this.deps.leap.searchDecoded('details', (position.pageFilter ?? {}) as LeapSearchFilter, walk.decode, { pageToken: position.pageToken ?? undefined, signal });
+    for await (const page of details) {
+      const parts = enrollmentsOf([...new Set(page.page.meterIds)])
+        .then((found) => walk.pair(page.page, found))
+        .then((paired) => ({ parts: paired.meters.map((m): PartUpdate => ({ meterId: m.id, fresh: m.fresh })), enrollmentsLatest: paired.enrollmentsLatest }));
+      // Awaited when the page is written; until then a failure must not count as unhandled.
+      parts.catch(() => undefined);
+      yield { nextPageToken: page.nextPageToken, latest: page.page.latest, parts };
     }
   }
 
@@ -633,6 +642,7 @@ export class SyncService {
         await turn();
         await this.deps.events.keepSnapshots(tx, kept);
         const refs = await this.deps.meters.write(tx, writes, now);
+        await turn();
         await this.deps.meters.touch(tx, touched, now);
         const ids = await this.deps.events.append(
           tx,

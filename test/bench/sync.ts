@@ -36,6 +36,8 @@ interface SizeResult {
   peakRssMb: number;
   /** Share of the first sync the connector spent waiting (for Leap's pages): its event loop idle. */
   firstIdleShare: number;
+  /** CPU time of the connector's process (every thread) over the first sync's wall time. */
+  firstCores: number;
 }
 
 interface RateResult {
@@ -134,8 +136,11 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
     }
     let t0 = performance.now();
     const loop = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
     await profiled(() => sync.run({ kind: 'incremental', trigger: 'bench' }));
     const firstMs = performance.now() - t0;
+    const used = process.cpuUsage(cpu);
+    const firstCores = (used.user + used.system) / 1000 / firstMs;
     const firstIdleShare = 1 - performance.eventLoopUtilization(loop).utilization;
     t0 = performance.now();
     await sync.run({ kind: 'incremental', trigger: 'bench' });
@@ -157,6 +162,7 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
       changedEvents: r.events,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       firstIdleShare,
+      firstCores,
     };
   } finally {
     await runtime.close();
@@ -193,6 +199,7 @@ async function main(): Promise<void> {
     console.log(`${f(meters)} meters (Leap v2: details and enrollments, page_size 500)`);
     row('first sync, meters/s', (r) => (r.meters * 1000) / r.firstMs, (v) => f(v));
     row('  of which waiting for Leap, %', (r) => r.firstIdleShare * 100, (v) => f(v, 1));
+    row('  connector CPU, cores busy', (r) => r.firstCores, (v) => f(v, 2));
     row('full reconcile, nothing changed, meters/s', (r) => (r.meters * 1000) / r.noChangeFullMs, (v) => f(v));
     row('  ratio to the first sync', (r) => r.firstMs / r.noChangeFullMs, (v) => `${f(v, 1)}×`);
     row('incremental, nothing changed, ms', (r) => r.noChangeIncrementalMs, (v) => f(v));

@@ -277,10 +277,16 @@ for (const engine of testEngines()) {
           try {
             const searches: LeapSearchFilter[] = [];
             const leap = p.composed.leap;
+            // Enrollment searches: by time (an incremental pass), and by meter_ids (paired with a details page).
             const search = leap.searchEnrollments.bind(leap);
             leap.searchEnrollments = (filter, opts) => {
               searches.push(filter);
               return search(filter, opts);
+            };
+            const decoded = leap.searchDecoded.bind(leap);
+            leap.searchDecoded = (kind, filter, decode, opts) => {
+              if (kind === 'enrollment') searches.push(filter);
+              return decoded(kind, filter, decode, opts);
             };
             const { result, events } = await p.pass();
             assert.equal(result.pages, 3, '120 meters, 50 a page: three details pages and nothing else counted as a page');
@@ -322,12 +328,13 @@ for (const engine of testEngines()) {
           const p = await syncHarness(engine, { apiVersion, meters: 60, seed: 12, pageSize: 20 });
           try {
             const leap = p.composed.leap;
-            const search = leap.searchEnrollments.bind(leap);
+            const search = leap.searchDecoded.bind(leap);
             const pagesPerSearch: number[] = [];
             // As a Leap that drops the filter would answer: every enrollment, page after page (three of them).
-            leap.searchEnrollments = (_filter, opts) => {
+            leap.searchDecoded = (kind, filter, decode, opts) => {
+              if (kind !== 'enrollment') return search(kind, filter, decode, opts);
               const at = pagesPerSearch.push(0) - 1;
-              const pages = search({}, opts);
+              const pages = search(kind, {}, decode, opts);
               return (async function* () {
                 for await (const page of pages) {
                   pagesPerSearch[at]! += 1;

@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { DecodedAnswer, DecodedPage, PageDecoder } from '../clients/leap-client';
+import { type FromPageThread, type PackedPairs, type PageRef, PagePairing, type PairedMeters, type ToPageThread, unpackPairs } from './sync-page-thread';
+
+export type { PageRef, PairedMeters } from './sync-page-thread';
+
+/** One walk's pages in the page thread: decoded there, paired there, let go when the walk ends. */
+export interface PageWalk {
+  decode: PageDecoder<PageRef>;
+  pair(details: PageRef, enrollments: readonly PageRef[]): Promise<PairedMeters>;
+  /** Lets go of pages decoded and never paired (the walk stopped early). */
+  end(): void;
+}
+
+/** Where a walk's pages are parsed and paired: the page thread, or this thread. */
+export interface PageSource {
+  walk(): PageWalk;
+}
+
+/** Pages parsed and paired on this thread, by the same code as in the page thread. */
+export function localPages(): PageSource {
+  const pages = new PagePairing();
+  let nextWalk = 1;
+  return {
+    walk() {
+      const walk = nextWalk++;
+      return {
+        decode: (kind, text) => Promise.resolve().then(() => pages.parse(walk, kind as 'details' | 'enrollment', text)),
+        pair: (details, enrollments) => Promise.resolve().then(() => pages.pair(walk, details.handle, enrollments.map((e) => e.handle)).step(Infinity)!),
+        end: () => pages.end(walk),
+      };
+    },
+  };
+}
+
+/** The page thread failed or stopped; the sync stops after its last committed page and the next run resumes there. */
+export class PageThreadError extends Error {
+  readonly code = 'sync_page_thread_failed';
+}
+
+/**
+ * The sync's page thread (sync-page-thread.ts), started at its first use and held alive only
+ * while it has work. A thread that dies fails what it held; the next walk starts another.
+ */
+export class SyncPageThread implements PageSource {
+  private worker: Worker | null = null;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private nextWalk = 1;
+
+  walk(): PageWalk {
+    const walk = this.nextWalk++;
+    return {
+      decode: (kind, text) => this.ask<DecodedAnswer<DecodedPage<PageRef>>>({ op: 'parse', walk, kind: kind as 'details' | 'enrollment', text }),
+      pair: (details, enrollments) => this.ask<PackedPairs>({ op: 'pair', walk, details: details.handle, enrollments: enrollments.map((e) => e.handle) }).then(unpackPairs),
+      end: () => this.worker?.postMessage({ op: 'end', walk } satisfies ToPageThread),
+    };
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
+  }
+
+  private ask<T>(message: DistributiveOmit<ToPageThread & { id: number }, 'id'>): Promise<T> {
+    const worker = this.thread();
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (this.waiting.size === 1) worker.ref();
+      worker.postMessage({ ...message, id } as ToPageThread);
+    });
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    // Under tsx (the TypeScript sources) the thread registers it too; compiled, it loads the .js.
+    const file = path.join(__dirname, `sync-page-thread${path.extname(__filename)}`);
+    const source = `${file.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(file)}).servePages(require('node:worker_threads').parentPort);`;
+    // A smaller young generation than V8's default: the pages it parses are let go of at once, and
+    // the connector's memory stays within its bound.
+    const worker = new Worker(source, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 24 } });
+    worker.unref();
+    worker.on('message', (m: FromPageThread) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) worker.unref();
+      if ('error' in m) w.reject(new PageThreadError(`the sync's page thread failed: ${m.error}`));
+      else w.resolve(m.answer);
+    });
+    let failure = '';
+    worker.on('error', (err) => (failure = err.message));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      for (const [id, w] of this.waiting) {
+        this.waiting.delete(id);
+        w.reject(new PageThreadError(`the sync's page thread stopped (exit code ${code}${failure ? `: ${failure}` : ''})`));
+      }
+    });
+    this.worker = worker;
+    return worker;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
