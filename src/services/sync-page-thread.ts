@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type DecodedAnswer, type DecodedPage, decodePage } from '../clients/leap-validate';
-import { audit, latestOf, serializePart } from '../domain/raw-parts';
+import { audit, latestOf, type SerializedPart, serializePart } from '../domain/raw-parts';
 import { freshMeter, type FreshMeter } from './fresh-meter';
 
 /**
@@ -17,16 +17,24 @@ export interface PageRef {
   latest: string | null;
 }
 
-/** A details page with its meters' enrollments: each meter as it is written when nothing is stored yet. */
+/** A meter of a paired page: its parts' texts and hashes, and (when asked for) its first write, should it not be stored yet. */
+export interface ReadMeter {
+  id: string;
+  details: SerializedPart;
+  enrollment: SerializedPart | null;
+  fresh: FreshMeter | null;
+}
+
+/** A details page with its meters' enrollments. */
 export interface PairedMeters {
-  meters: { id: string; fresh: FreshMeter }[];
+  meters: ReadMeter[];
   /** The latest cursor time among the enrollments paired. */
   enrollmentsLatest: string | null;
 }
 
 export type ToPageThread =
   | { id: number; op: 'parse'; walk: number; kind: 'details' | 'enrollment'; text: string }
-  | { id: number; op: 'pair'; walk: number; details: number; enrollments: number[] }
+  | { id: number; op: 'pair'; walk: number; details: number; enrollments: number[]; build: boolean }
   | { op: 'end'; walk: number };
 
 /**
@@ -35,41 +43,35 @@ export type ToPageThread =
  * sync's thread twice as long to take in.
  */
 export interface PackedPairs {
-  /** Per meter, its details text then its enrollment text; null for a part not read. */
+  /** Per meter, its details text then its enrollment text (null when not read). */
   texts: (string | null)[];
-  /** Per meter: [id, columns, assignments, events, leapUpdatedAt, contentHash, detailsHash, enrollmentHash]. */
+  /** Per meter: [id, detailsHash, enrollmentHash, fresh: [columns, assignments, events, leapUpdatedAt, contentHash] or null]. */
   rows: string;
   enrollmentsLatest: string | null;
 }
 
-type PackedRow = [string, unknown[], unknown[][], FreshMeter['events'], string | null, string, string | null, string | null];
+type PackedFresh = [unknown[], unknown[][], FreshMeter['events'], string | null, string];
+type PackedRow = [string, string, string | null, PackedFresh | null];
 
 export function packPairs(p: PairedMeters): PackedPairs {
   const texts: (string | null)[] = [];
   const rows: PackedRow[] = [];
-  for (const { id, fresh: f } of p.meters) {
-    texts.push(f.details?.json ?? null, f.enrollment?.json ?? null);
-    rows.push([id, f.columns, f.assignments, f.events, f.leapUpdatedAt, f.contentHash, f.details?.hash ?? null, f.enrollment?.hash ?? null]);
+  for (const m of p.meters) {
+    texts.push(m.details.json, m.enrollment?.json ?? null);
+    const f = m.fresh;
+    rows.push([m.id, m.details.hash, m.enrollment?.hash ?? null, f && [f.columns, f.assignments, f.events, f.leapUpdatedAt, f.contentHash]]);
   }
   return { texts, rows: JSON.stringify(rows), enrollmentsLatest: p.enrollmentsLatest };
 }
 
 export function unpackPairs(p: PackedPairs): PairedMeters {
   const rows = JSON.parse(p.rows) as PackedRow[];
-  const meters = rows.map(([id, columns, assignments, events, leapUpdatedAt, contentHash, detailsHash, enrollmentHash], i) => {
-    const details = p.texts[2 * i] ?? null;
-    const enrollment = p.texts[2 * i + 1] ?? null;
-    const fresh: FreshMeter = {
-      meterId: id,
-      columns,
-      assignments,
-      leapUpdatedAt,
-      contentHash,
-      details: details === null ? null : { json: details, hash: detailsHash! },
-      enrollment: enrollment === null ? null : { json: enrollment, hash: enrollmentHash! },
-      events,
-    };
-    return { id, fresh };
+  const meters = rows.map(([id, detailsHash, enrollmentHash, f], i): ReadMeter => {
+    const details = { json: p.texts[2 * i]!, hash: detailsHash };
+    const text = p.texts[2 * i + 1] ?? null;
+    const enrollment = text === null ? null : { json: text, hash: enrollmentHash! };
+    const fresh: FreshMeter | null = f && { meterId: id, columns: f[0], assignments: f[1], events: f[2], leapUpdatedAt: f[3], contentHash: f[4], details, enrollment };
+    return { id, details, enrollment, fresh };
   });
   return { meters, enrollmentsLatest: p.enrollmentsLatest };
 }
@@ -108,7 +110,7 @@ export class PagePairing {
    * A details page and its meters' enrollments, let go of once paired. The meters are built a few
    * at a time (`step`), so that a page arriving meanwhile is not kept waiting for a whole pair.
    */
-  pair(walk: number, detailsHandle: number, enrollmentHandles: readonly number[]): Pairing {
+  pair(walk: number, detailsHandle: number, enrollmentHandles: readonly number[], build: boolean): Pairing {
     // The last read of a meter wins, at the place it was first read (as a Map keeps it).
     const details = new Map<string, Item>();
     for (const d of this.take(walk, detailsHandle)) details.set(String(d.meter_id), d);
@@ -129,7 +131,12 @@ export class PagePairing {
       step(count) {
         for (const [id, d] of todo.splice(0, count)) {
           const e = enrollments.get(id) ?? null;
-          meters.push({ id, fresh: freshMeter({ details: d, enrollment: e, v1: null }, serializePart(d), e ? serializePart(e) : null).fresh });
+          const details = serializePart(d);
+          const enrollment = e ? serializePart(e) : null;
+          // Where most meters are stored already (a reconcile), they are compared with what is stored on
+          // the sync's thread and none is built here; where most are new (a first sync), all are.
+          const fresh = build ? freshMeter({ details: d, enrollment: e, v1: null }, details, enrollment).fresh : null;
+          meters.push({ id, details, enrollment, fresh });
         }
         return todo.length ? null : { meters, enrollmentsLatest: latestOf(found, (e) => audit(e).updated_at) };
       },
@@ -172,7 +179,7 @@ export function servePages(port: MessagePort): void {
     const job = pairs[0];
     if (!job) return;
     const done = reply(job.id, () => {
-      job.pairing ??= pages.pair(job.message.walk, job.message.details, job.message.enrollments);
+      job.pairing ??= pages.pair(job.message.walk, job.message.details, job.message.enrollments, job.message.build);
       const paired = job.pairing.step(PAIR_STEP);
       return paired && packPairs(paired);
     });

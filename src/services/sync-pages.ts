@@ -8,7 +8,8 @@ export type { PageRef, PairedMeters } from './sync-page-thread';
 /** One walk's pages in the page thread: decoded there, paired there, let go when the walk ends. */
 export interface PageWalk {
   decode: PageDecoder<PageRef>;
-  pair(details: PageRef, enrollments: readonly PageRef[]): Promise<PairedMeters>;
+  /** `build`: also build each meter's first write (worth it where most meters are new). */
+  pair(details: PageRef, enrollments: readonly PageRef[], build: boolean): Promise<PairedMeters>;
   /** Lets go of pages decoded and never paired (the walk stopped early). */
   end(): void;
 }
@@ -27,7 +28,7 @@ export function localPages(): PageSource {
       const walk = nextWalk++;
       return {
         decode: (kind, text) => Promise.resolve().then(() => pages.parse(walk, kind as 'details' | 'enrollment', text)),
-        pair: (details, enrollments) => Promise.resolve().then(() => pages.pair(walk, details.handle, enrollments.map((e) => e.handle)).step(Infinity)!),
+        pair: (details, enrollments, build) => Promise.resolve().then(() => pages.pair(walk, details.handle, enrollments.map((e) => e.handle), build).step(Infinity)!),
         end: () => pages.end(walk),
       };
     },
@@ -53,7 +54,7 @@ export class SyncPageThread implements PageSource {
     const walk = this.nextWalk++;
     return {
       decode: (kind, text) => this.ask<DecodedAnswer<DecodedPage<PageRef>>>({ op: 'parse', walk, kind: kind as 'details' | 'enrollment', text }),
-      pair: (details, enrollments) => this.ask<PackedPairs>({ op: 'pair', walk, details: details.handle, enrollments: enrollments.map((e) => e.handle) }).then(unpackPairs),
+      pair: (details, enrollments, build) => this.ask<PackedPairs>({ op: 'pair', walk, details: details.handle, enrollments: enrollments.map((e) => e.handle), build }).then(unpackPairs),
       end: () => this.worker?.postMessage({ op: 'end', walk } satisfies ToPageThread),
     };
   }

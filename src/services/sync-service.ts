@@ -9,6 +9,7 @@ import { meterFromRaw } from '../domain/normalize';
 import { audit, contentHash, latestOf, leapUpdatedAt, maxInstant, parsePart, rawPartHash, serializePart } from '../domain/raw-parts';
 import { freshMeter, freshWrite, isComplete, type FreshMeter } from './fresh-meter';
 import { localPages, type PageRef, type PageSource, type PageWalk } from './sync-pages';
+import type { ReadMeter } from './sync-page-thread';
 import { canonicalInstant, instantToWire, shiftInstant } from '../domain/timestamps';
 import { AppError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
@@ -125,11 +126,11 @@ interface PartUpdate {
   enrollment?: Record<string, unknown>;
   v1?: Record<string, unknown>;
   /**
-   * Both v2 parts as the page thread read them: their texts and hashes, and the meter as it is
-   * written when nothing is stored yet. The parts are parsed here only for a stored meter that
-   * changed.
+   * The v2 parts as the page thread read them: their texts and hashes, and (for a meter it did
+   * not know to be stored) the meter's first write. Parsed here only to compare a stored meter
+   * that changed.
    */
-  fresh?: FreshMeter;
+  read?: ReadMeter;
 }
 
 /** Nothing to compare: the parts read hash the same as the parts stored. */
@@ -137,10 +138,10 @@ function unchanged(part: PartUpdate, s: StoredMeter): boolean {
   if (s.missingSince) return false;
   if (part.v1 !== undefined) return s.source === 'v1' && s.detailsHash === rawPartHash(part.v1);
   if (s.source !== 'v2') return false;
-  const f = part.fresh;
+  const r = part.read;
   // undefined: the part was not read this time.
-  const details = f ? f.details?.hash : part.details && rawPartHash(part.details);
-  const enrollment = f ? f.enrollment?.hash : part.enrollment && rawPartHash(part.enrollment);
+  const details = r ? r.details.hash : part.details && rawPartHash(part.details);
+  const enrollment = r ? r.enrollment?.hash : part.enrollment && rawPartHash(part.enrollment);
   if (details !== undefined && s.detailsHash !== details) return false;
   if (enrollment !== undefined && s.enrollmentHash !== enrollment) return false;
   return true;
@@ -148,9 +149,9 @@ function unchanged(part: PartUpdate, s: StoredMeter): boolean {
 
 /** A part read by the page thread, as objects, for the comparison with a stored meter. */
 function parsed(part: PartUpdate): PartUpdate {
-  const f = part.fresh;
-  if (!f) return part;
-  return { meterId: part.meterId, ...(f.details ? { details: parsePart(f.details) } : {}), ...(f.enrollment ? { enrollment: parsePart(f.enrollment) } : {}) };
+  const r = part.read;
+  if (!r) return part;
+  return { meterId: part.meterId, details: parsePart(r.details), ...(r.enrollment ? { enrollment: parsePart(r.enrollment) } : {}) };
 }
 
 /** What a unit writes for one meter: the write, its events, and the meter they show (computed when first read). */
@@ -187,6 +188,8 @@ function toMeterEvents(pending: readonly { e: NewMeterEvent; view: () => MeterVi
 interface UnitResult {
   metersSeen: number;
   metersChanged: number;
+  /** Meters stored for the first time. */
+  metersNew: number;
   events: MeterEvent[];
 }
 
@@ -494,9 +497,12 @@ export class SyncService {
     for (;;) {
       // Whole-portfolio v2 walks: details pages and their enrollments are parsed and paired in the page thread.
       const walk = enrollments ? this.pages.walk() : null;
+      // Whether the page thread builds new meters' first writes: where most meters are new. Guessed
+      // from an empty store, then taken from the page last written.
+      const build = { wanted: walk !== null && (await this.deps.meters.none(ctx.tx)) };
       try {
         // Paired, three details pages ahead: pages read, paired in the page thread and written overlap.
-        const pages = walk ? prefetching(this.pairedPages(position, walk, ctx.signal), 3) : prefetching(this.plainPages(stream, position, ctx.signal));
+        const pages = walk ? prefetching(this.pairedPages(position, walk, build, ctx.signal), 3) : prefetching(this.plainPages(stream, position, ctx.signal));
         for await (const page of pages) {
           this.checkLease(ctx);
           const read = await page.parts;
@@ -517,6 +523,7 @@ export class SyncService {
           });
           Object.assign(position, next);
           if (nextEnrollments) Object.assign(enrollments!, nextEnrollments);
+          build.wanted = result.metersNew * 2 >= read.parts.length && read.parts.length > 0;
           onPage(result);
         }
         return;
@@ -550,7 +557,7 @@ export class SyncService {
    * takes), requested as soon as the details page arrives: while it is on its way, the next details
    * page can be too. The page thread pairs them while this thread writes the page before.
    */
-  private async *pairedPages(position: StreamState, walk: PageWalk, signal: AbortSignal): AsyncGenerator<ReadPage, void, undefined> {
+  private async *pairedPages(position: StreamState, walk: PageWalk, build: { wanted: boolean }, signal: AbortSignal): AsyncGenerator<ReadPage, void, undefined> {
     let warned = false;
     const enrollmentsOf = async (ids: string[]): Promise<PageRef[]> => {
       const found: PageRef[] = [];
@@ -573,8 +580,8 @@ export class SyncService {
     const details = this.deps.leap.searchDecoded('details', (position.pageFilter ?? {}) as LeapSearchFilter, walk.decode, { pageToken: position.pageToken ?? undefined, signal });
     for await (const page of details) {
       const parts = enrollmentsOf([...new Set(page.page.meterIds)])
-        .then((found) => walk.pair(page.page, found))
-        .then((paired) => ({ parts: paired.meters.map((m): PartUpdate => ({ meterId: m.id, fresh: m.fresh })), enrollmentsLatest: paired.enrollmentsLatest }));
+        .then((found) => walk.pair(page.page, found, build.wanted))
+        .then((paired) => ({ parts: paired.meters.map((m): PartUpdate => ({ meterId: m.id, read: m })), enrollmentsLatest: paired.enrollmentsLatest }));
       // Awaited when the page is written; until then a failure must not count as unhandled.
       parts.catch(() => undefined);
       yield { nextPageToken: page.nextPageToken, latest: page.page.latest, parts };
@@ -616,7 +623,7 @@ export class SyncService {
           const pause = due();
           if (pause) await pause;
           const prior = stored.get(part.meterId) ?? null;
-          const outcome = part.fresh && !prior ? freshOutcome(part.fresh) : this.compare(parsed(part), prior);
+          const outcome = part.read?.fresh && !prior ? freshOutcome(part.read.fresh) : this.compare(parsed(part), prior);
           if (!outcome) {
             touched.push(prior!.ref);
             continue;
@@ -659,7 +666,7 @@ export class SyncService {
               return !head || head.lastSeenAt.getTime() < since.getTime();
             }).length
           : byId.size;
-        const result: UnitResult = { metersSeen: seen, metersChanged: writes.filter((w) => w.changed).length, events };
+        const result: UnitResult = { metersSeen: seen, metersChanged: writes.filter((w) => w.changed).length, metersNew: writes.filter((w) => w.ref === null).length, events };
         if (extra) await extra(tx, result);
         if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
         return result;
@@ -718,7 +725,7 @@ export class SyncService {
   /** v2 meters seen in only one part (the other has not appeared in a search yet) are completed with a GET. */
   private async fillMissingParts(ctx: RunContext): Promise<UnitResult> {
     const limit = this.deps.settings.fillMissingPartsLimit;
-    const total: UnitResult = { metersSeen: 0, metersChanged: 0, events: [] };
+    const total: UnitResult = { metersSeen: 0, metersChanged: 0, metersNew: 0, events: [] };
     if (limit <= 0) return total;
     const incomplete = await this.deps.meters.incomplete(limit, ctx.tx);
     for (let i = 0; i < incomplete.length; i += 50) {
@@ -743,7 +750,7 @@ export class SyncService {
 
   /** After a complete full walk: meters Leap no longer returned are archived (once). */
   private async archiveUnseen(epoch: Date, ctx: RunContext): Promise<UnitResult> {
-    const total: UnitResult = { metersSeen: 0, metersChanged: 0, events: [] };
+    const total: UnitResult = { metersSeen: 0, metersChanged: 0, metersNew: 0, events: [] };
     for (;;) {
       const gone = await this.deps.meters.unseenSince(epoch, 200, ctx.tx);
       if (!gone.length) return total;
@@ -800,7 +807,7 @@ export class SyncService {
           if (this.deps.sink && events.length) await this.deps.sink.enqueue(tx, events);
           if (ctx.runId) await this.deps.runs.addProgress(tx, ctx.runId, { pages: 0, metersSeen: 0, metersChanged: writes.length, events: events.length });
           if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
-          return { metersSeen: 0, metersChanged: writes.length, events };
+          return { metersSeen: 0, metersChanged: writes.length, metersNew: 0, events };
         });
       total.metersChanged += r.metersChanged;
       total.events.push(...r.events);

@@ -349,6 +349,11 @@ export class MeterStore {
     return rows.map((r) => ({ meterId: r.meter_id, missing: r.details_hash === null ? 'details' : 'enrollment' }));
   }
 
+  /** No meter is stored yet (a first sync). */
+  async none(trx: Knex | Knex.Transaction = this.db): Promise<boolean> {
+    return (await trx('meters').select('id').limit(1)).length === 0;
+  }
+
   async count(): Promise<number> {
     const rows = (await this.db('meters').count({ n: '*' })) as { n: number | string }[];
     return fromDbInt(rows[0]?.n);

@@ -2,6 +2,7 @@ import { compose, type Composed } from '../../src/compose';
 import type { Config } from '../../src/config/schema';
 import type { MeterEvent } from '../../src/domain/events';
 import { silentLogger } from '../../src/logger';
+import type { PageSource } from '../../src/services/sync-pages';
 import type { SyncOptions, SyncResult } from '../../src/services/sync-service';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { testConfig } from './config';
@@ -25,6 +26,10 @@ export interface HarnessOptions {
   /** Extra YAML merged into the test configuration (leap base url and key are set). */
   yaml?: string;
   pageSize?: number;
+  /** Leap attempts per call (default 3). */
+  maxAttempts?: number;
+  /** Where whole-portfolio walks parse and pair pages (default: the page thread). */
+  pages?: PageSource;
 }
 
 /** A migrated database on `engine`, a Leap simulator on port 0, and the connector composed against both. */
@@ -37,11 +42,11 @@ export async function syncHarness(engine: Engine, opts: HarnessOptions): Promise
     `  account_id: ${sim.simulator.accountId}`,
     `  page_size: ${opts.pageSize ?? 50}`,
     '  rate_limit: { requests_per_second: 1000, max_concurrent: 4 }',
-    '  retry: { max_attempts: 3, base_delay_ms: 5, max_delay_ms: 50 }',
+    `  retry: { max_attempts: ${opts.maxAttempts ?? 3}, base_delay_ms: 5, max_delay_ms: 50 }`,
     opts.yaml ?? '',
   ].join('\n');
   const config = testConfig(yaml, { LEAP_API_KEY: 'sim-key-0123456789', LEAP_BASE_URL: sim.url });
-  const composed = compose(config, { db: db.knex, logger: silentLogger });
+  const composed = compose(config, { db: db.knex, logger: silentLogger, ...(opts.pages ? { pages: opts.pages } : {}) });
   const eventsOf = async (meterId: string, runId: string | null) => (await composed.stores.events.list({ meterId }, 1000)).filter((e) => runId === null || e.sync_run_id === runId);
   return {
     db,
