@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { sha256Hex } from './canonical-json';
 import type { MeterRaw } from './meter';
 import { canonicalInstant } from './timestamps';
@@ -29,7 +29,7 @@ export function serializePart(part: Record<string, unknown>): SerializedPart {
   const cached = serializedParts.get(part);
   if (cached) return cached;
   const json = JSON.stringify(part);
-  // Cut the volatile values out of the hashed text without copying it: hash the pieces around them.
+  // Cut the volatile values out of the hashed text: the pieces around them, joined, hashed at once.
   const cuts: [number, number][] = [];
   for (const [key, value] of [
     ['updated_at', audit(part).updated_at],
@@ -41,14 +41,14 @@ export function serializePart(part: Record<string, unknown>): SerializedPart {
     if (at >= 0) cuts.push([at, at + needle.length]);
   }
   cuts.sort((a, b) => a[0] - b[0]);
-  const h = createHash('sha1');
+  let hashed = '';
   let from = 0;
   for (const [start, end] of cuts) {
-    h.update(json.slice(from, start));
+    hashed += json.slice(from, start);
     from = end;
   }
-  h.update(json.slice(from));
-  const out = { json, hash: h.digest('hex') };
+  hashed += json.slice(from);
+  const out = { json, hash: hash('sha1', hashed) };
   serializedParts.set(part, out);
   return out;
 }
