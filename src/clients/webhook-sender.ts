@@ -144,8 +144,10 @@ class PostThread {
     if (this.worker) return this.worker;
     // Under tsx (the TypeScript sources) the thread registers it too; compiled, it loads the .js.
     const file = path.join(__dirname, `webhook-post-thread${path.extname(__filename)}`);
-    const source = `${file.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(file)}).servePosts(require('node:worker_threads').parentPort);`;
-    const worker = new Worker(source, { eval: true });
+    // tsx is resolved here: the thread's own require would look for it from the working directory.
+    const source = `${file.endsWith('.ts') ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});` : ''}require(${JSON.stringify(file)}).servePosts(require('node:worker_threads').parentPort);`;
+    // No node options of the process (its preloaded modules are not the thread's).
+    const worker = new Worker(source, { eval: true, execArgv: [] });
     worker.on('message', (m: FromPostThread) => {
       if ('closed' in m) {
         this.closed?.();

@@ -79,10 +79,12 @@ export class SyncPageThread implements PageSource {
     if (this.worker) return this.worker;
     // Under tsx (the TypeScript sources) the thread registers it too; compiled, it loads the .js.
     const file = path.join(__dirname, `sync-page-thread${path.extname(__filename)}`);
-    const source = `${file.endsWith('.ts') ? "require('tsx/cjs');" : ''}require(${JSON.stringify(file)}).servePages(require('node:worker_threads').parentPort);`;
+    // tsx is resolved here: the thread's own require would look for it from the working directory.
+    const source = `${file.endsWith('.ts') ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});` : ''}require(${JSON.stringify(file)}).servePages(require('node:worker_threads').parentPort);`;
     // A smaller young generation than V8's default: the pages it parses are let go of at once, and
     // the connector's memory stays within its bound.
-    const worker = new Worker(source, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 24 } });
+    // No node options of the process (its preloaded modules are not the thread's).
+    const worker = new Worker(source, { eval: true, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 24 } });
     worker.unref();
     worker.on('message', (m: FromPageThread) => {
       const w = this.waiting.get(m.id);
