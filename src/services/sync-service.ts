@@ -649,6 +649,7 @@ export class SyncService {
         await turn();
         await this.deps.events.keepSnapshots(tx, kept);
         const refs = await this.deps.meters.write(tx, writes, now);
+        // And between the meters and their events: pages and the page thread's answers wait for turns.
         await turn();
         await this.deps.meters.touch(tx, touched, now);
         const ids = await this.deps.events.append(
