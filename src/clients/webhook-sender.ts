@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Bottleneck from 'bottleneck';
 import type { AttemptResult } from '../domain/delivery';
 import { webhookHeaders, type SigningSecret } from '../domain/signing';
+import { startThread } from '../worker-thread';
 import type { RateLimiter } from './shared-limits';
 import { Poster, type FromPostThread, type PostAnswer, type PostJob, type ToPostThread } from './webhook-post-thread';
 
@@ -142,12 +143,7 @@ class PostThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    // Under tsx (the TypeScript sources) the thread registers it too; compiled, it loads the .js.
-    const file = path.join(__dirname, `webhook-post-thread${path.extname(__filename)}`);
-    // tsx is resolved here: the thread's own require would look for it from the working directory.
-    const source = `${file.endsWith('.ts') ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});` : ''}require(${JSON.stringify(file)}).servePosts(require('node:worker_threads').parentPort);`;
-    // No node options of the process (its preloaded modules are not the thread's).
-    const worker = new Worker(source, { eval: true, execArgv: [] });
+    const worker = startThread(path.join(__dirname, 'webhook-post-thread'), 'servePosts');
     worker.on('message', (m: FromPostThread) => {
       if ('closed' in m) {
         this.closed?.();

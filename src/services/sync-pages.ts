@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { DecodedAnswer, DecodedPage, PageDecoder } from '../clients/leap-client';
+import { startThread } from '../worker-thread';
 import { type FromPageThread, type PackedPairs, type PageRef, PagePairing, type PairedMeters, type ToPageThread, unpackPairs } from './sync-page-thread';
 
 export type { PageRef, PairedMeters } from './sync-page-thread';
@@ -77,14 +78,9 @@ export class SyncPageThread implements PageSource {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    // Under tsx (the TypeScript sources) the thread registers it too; compiled, it loads the .js.
-    const file = path.join(__dirname, `sync-page-thread${path.extname(__filename)}`);
-    // tsx is resolved here: the thread's own require would look for it from the working directory.
-    const source = `${file.endsWith('.ts') ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});` : ''}require(${JSON.stringify(file)}).servePages(require('node:worker_threads').parentPort);`;
     // A smaller young generation than V8's default: the pages it parses are let go of at once, and
     // the connector's memory stays within its bound.
-    // No node options of the process (its preloaded modules are not the thread's).
-    const worker = new Worker(source, { eval: true, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 24 } });
+    const worker = startThread(path.join(__dirname, 'sync-page-thread'), 'servePages', { resourceLimits: { maxYoungGenerationSizeMb: 24 } });
     worker.unref();
     worker.on('message', (m: FromPageThread) => {
       const w = this.waiting.get(m.id);
