@@ -623,7 +623,7 @@ export class SyncService {
           const pause = due();
           if (pause) await pause;
           const prior = stored.get(part.meterId) ?? null;
-          const outcome = part.read?.fresh && !prior ? freshOutcome(part.read.fresh) : this.compare(parsed(part), prior);
+          const outcome = part.read?.fresh && !prior ? freshOutcome(part.read.fresh, viewFromTexts(part.read.fresh)) : this.compare(parsed(part), prior);
           if (!outcome) {
             touched.push(prior!.ref);
             continue;
@@ -683,7 +683,11 @@ export class SyncService {
       : { details: part.details ?? stored?.raw.details ?? null, enrollment: part.enrollment ?? stored?.raw.enrollment ?? null, v1: null };
     // Parts read now are serialized once; a part not re-read keeps the stored text and hash.
     const readDetails = v1 ? part.v1! : part.details;
-    if (!stored) return freshOutcome(freshMeter(raw, readDetails ? serializePart(readDetails) : null, !v1 && part.enrollment ? serializePart(part.enrollment) : null));
+    if (!stored) {
+      const { fresh, meter } = freshMeter(raw, readDetails ? serializePart(readDetails) : null, !v1 && part.enrollment ? serializePart(part.enrollment) : null);
+      const view = meterView(meter);
+      return freshOutcome(fresh, () => view);
+    }
     const d = readDetails ? serializePart(readDetails) : !v1 ? { json: stored.rawText.details, hash: stored.detailsHash } : { json: null, hash: null };
     const e = v1 ? { json: null, hash: null } : part.enrollment ? serializePart(part.enrollment) : { json: stored.rawText.enrollment, hash: stored.enrollmentHash };
     const detailsHash = d.hash;
@@ -765,7 +769,7 @@ export class SyncService {
             const meter = meterFromRaw(s.raw);
             if (s.sequence > 0) kept.push({ ref: s.ref, sequence: s.sequence, meter: meterView(meter) });
             const archived: Meter = { ...meter, is_archived: true };
-            const emit = !meter.is_archived && (s.raw.v1 !== null || (s.raw.details !== null && s.raw.enrollment !== null));
+            const emit = !meter.is_archived && isComplete(s.raw);
             writes.push({
               meterId: archived.meter_id,
               columns: meterColumns(archived),
@@ -850,22 +854,14 @@ export class SyncService {
   }
 }
 
-/** A meter not stored yet: written whole, its events showing it as read (parsed again only if they are read). */
-function freshOutcome(made: FreshMeter | { fresh: FreshMeter; meter: Meter }): Outcome {
-  const f = 'fresh' in made ? made.fresh : made;
-  const view = 'fresh' in made ? meterView(made.meter) : null;
-  return {
-    write: freshWrite(f),
-    events: f.events,
-    before: null,
-    view: view
-      ? () => view
-      : once(() => {
-          const details = f.details ? parsePart(f.details) : null;
-          const enrollment = f.enrollment ? parsePart(f.enrollment) : null;
-          return meterView(meterFromRaw({ details, enrollment, v1: null }));
-        }),
-  };
+/** A meter not stored yet: written whole, its events showing `view`. */
+function freshOutcome(f: FreshMeter, view: () => MeterView): Outcome {
+  return { write: freshWrite(f), events: f.events, before: null, view };
+}
+
+/** The meter a fresh meter's events show, parsed again from its texts only if they are read. */
+function viewFromTexts(f: FreshMeter): () => MeterView {
+  return once(() => meterView(meterFromRaw({ details: f.details && parsePart(f.details), enrollment: f.enrollment && parsePart(f.enrollment), v1: null })));
 }
 
 /** The raw parts whose text differs from what is stored (a v1 meter has no enrollment part). */
