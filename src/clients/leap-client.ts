@@ -28,10 +28,10 @@ import {
   LeapUnexpectedStatusError,
 } from './leap-errors';
 import { type DecodedAnswer, type DecodedPage, decodePage, type LeapItemKind, type LeapItemTypes, parseJson, validateItem } from './leap-validate';
-
-export type { DecodedAnswer, DecodedPage } from './leap-validate';
 import type { LeapWebhookSubscription, LeapWebhookSubscriptionInput, LeapWebhookTestPayload, LeapWebhookTestResult } from './leap-webhook-types';
 import { abortableSleep, backoffDelay, parseRetryAfter, type RetryPolicy, retryAfterCapMs } from './retry';
+
+export type { DecodedAnswer, DecodedPage } from './leap-validate';
 
 export interface LeapClientConfig {
   baseUrl: string;
