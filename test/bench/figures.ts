@@ -1,5 +1,7 @@
 /** What the benchmarks share: reading their flags, summarizing runs, asking the sample receiver for its state. */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 
 /** `--name value` from the command line, or the fallback. */
 export function argString(name: string, fallback: string): string {
@@ -9,6 +11,18 @@ export function argString(name: string, fallback: string): string {
 
 export function argNumber(name: string, fallback: number): number {
   return Number(argString(name, String(fallback)));
+}
+
+/**
+ * The node options `npm start` runs the connector with (package.json's start script), so that a
+ * benchmark measures the connector as it is started in production.
+ */
+export function startNodeOptions(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json's start script does not start with node: ${pkg.scripts.start}`);
+  const script = words.findIndex((w, i) => i > 0 && !w.startsWith('-'));
+  return words.slice(1, script < 0 ? words.length : script);
 }
 
 export const median = (xs: number[]): number => {

@@ -14,7 +14,7 @@ import { freshDatabase } from '../helpers/db';
 import { silentLogger } from '../../src/logger';
 import { openRuntime } from '../../src/runtime';
 import { startSimulator } from '../../src/simulator';
-import { argNumber, argString, median, profiled } from './figures';
+import { argNumber, argString, median, profiled, startNodeOptions } from './figures';
 
 type Engine = 'sqlite' | 'mysql';
 
@@ -174,7 +174,7 @@ async function child(args: ChildArgs): Promise<SizeResult | RateResult> {
 function runChild(args: ChildArgs): Promise<SizeResult | RateResult> {
   return new Promise((resolve, reject) => {
     const profile = argString('profile', '');
-    const p = fork(__filename, ['--child', JSON.stringify(args), ...(profile && args.mode === 'sizes' ? ['--profile', profile] : [])], { execArgv: ['--require', 'tsx/cjs', '--max-old-space-size=1024'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    const p = fork(__filename, ['--child', JSON.stringify(args), ...(profile && args.mode === 'sizes' ? ['--profile', profile] : [])], { execArgv: ['--require', 'tsx/cjs', ...startNodeOptions()], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
     p.once('message', (m) => resolve(m as SizeResult | RateResult));
     p.once('exit', (code) => (code ? reject(new Error(`bench child exited ${code}`)) : undefined));
   });
