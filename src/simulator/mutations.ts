@@ -156,6 +156,14 @@ export class Mutator {
     if (this.trackChanged) this.changed.add(i);
   }
 
+  /** Restamps a change as a late commit shows it: at `atMs`, behind stamps already given out. */
+  backdate(i: number, atMs: number): void {
+    const s = this.store;
+    s.updatedMs[i] = atMs;
+    s.updatedSub[i] = 0;
+    s.updatedPrecision[i] = 3;
+  }
+
   /**
    * An enrollment change. The delivery periods a meter shows are those in force when its status
    * last moved (`enrollAt`), so actions, groups and preferences alone never shift its periods.

@@ -480,6 +480,17 @@ export class Simulator {
     this.mutator.editDetails(this.index(meterId), parts, this.clockMs);
   }
 
+  /**
+   * Edits details as a late commit at Leap shows them: stamped `msEarlier` before the simulated now,
+   * behind changes already visible to a poller. One asking only from its cursor would miss it.
+   */
+  editDetailsLate(meterId: string, msEarlier: number, parts: { address?: boolean; tariff?: boolean; device?: boolean } = { address: true }): void {
+    if (!(Number.isInteger(msEarlier) && msEarlier > 0)) throw new RangeError('msEarlier must be a positive whole number of milliseconds');
+    const i = this.index(meterId);
+    this.mutator.editDetails(i, parts, this.clockMs);
+    this.mutator.backdate(i, this.clockMs - msEarlier);
+  }
+
   /** Archives the meter (`is_archived: true`; it stays in searches unless exclude_archived). No webhook. */
   archive(meterId: string): void {
     this.mutator.archive(this.index(meterId), this.clockMs);
