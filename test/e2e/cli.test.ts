@@ -291,6 +291,51 @@ describe('leap-connector CLI', function () {
         assert.match(bad.stderr, /not an ISO 8601 time: last tuesday/);
       });
 
+      it('sync --since T re-reads every change from T, announces only what changed, and leaves the cursors where they were', async () => {
+        const [edited] = sim.simulator.meterIds({ limit: 11 }).slice(-1);
+        sim.simulator.editDetails(edited!, { tariff: true });
+        const cursors = await withDb(env.DATABASE_URL!, async (db) => (await db('sync_cursors').orderBy('name').select('name', { cursor: 'cursor_value' })) as { name: string; cursor: string }[]);
+        assert.ok(cursors.length > 0 && cursors.every((c) => c.cursor));
+        const r = await run(['sync', '--since', '2020-01-01T00:00:00Z', '--json'], { cwd: dir, env });
+        assert.equal(r.code, 0, explain(r));
+        const summary = jsonLines(r.stdout).at(-1)!.summary as { runId: string; metersSeen: number; events: number };
+        assert.equal(summary.metersSeen, sim.simulator.meterCount(), 'every meter changed since 2020 was read again');
+        await withDb(env.DATABASE_URL!, async (db) => {
+          assert.deepEqual(
+            (await db('meter_events').where({ sync_run_id: summary.runId }).select('type', 'meter_id')).map((e: { type: string; meter_id: string }) => [e.type, e.meter_id]),
+            [['meter.details.updated', edited]],
+          );
+          assert.equal(summary.events, 1);
+          const run = (await db('sync_runs').where({ id: summary.runId }).first()) as { status: string; since: unknown };
+          assert.equal(run.status, 'succeeded');
+          assert.ok(run.since, 'the run records the time it read from');
+          // Read from far behind the cursors, the pass moves them forward only (to the edit), never back.
+          for (const after of (await db('sync_cursors').orderBy('name').select('name', { cursor: 'cursor_value' })) as { name: string; cursor: string }[]) {
+            const before = cursors.find((c) => c.name === after.name)!.cursor;
+            assert.ok(after.cursor >= before, `${after.name} moved back from ${before} to ${after.cursor}`);
+          }
+        });
+      });
+
+      it('sync on a terminal shows a progress line (stream, pages, meters, meters/s, changed, events) before its summary', async () => {
+        sim.simulator.authorize({ count: 2, partnerReference: `cli-tty-${apiVersion}` });
+        // `script` gives the command a pseudo-terminal, as an operator's shell would.
+        const command = [process.execPath, BIN, 'sync'].map((w) => `'${w}'`).join(' ');
+        const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        assert.equal(code, 0, out);
+        const progress = [...out.matchAll(/\r(v[12]:\w+) {2}pages (\d+) {2}meters (\d+) {2}[\d,]+ meters\/s {2}changed (\d+) {2}events (\d+)/g)];
+        assert.ok(progress.length > 0, JSON.stringify(out));
+        const last = progress.at(-1)!;
+        const summary = /incremental sync [0-9a-f-]{36} finished in [\d.]+ s: (\d+) pages, (\d+) meters .*, (\d+) changed, (\d+) events/.exec(out);
+        assert.ok(summary, JSON.stringify(out));
+        assert.ok(out.indexOf(summary[0]) > last.index!, 'the summary comes after the progress line, on a line of its own');
+        assert.equal(last[5], summary[4], "the last progress line counts the run's events");
+        assert.ok(Number(summary[4]) >= 2, 'the two new meters were announced');
+      });
+
       if (apiVersion === 'v2') {
         it('leap-webhooks register | list | delete manage the subscription, never printing the secret', async () => {
           const secret = 'cli-leap-secret-0123456789';
