@@ -230,6 +230,27 @@ for (const engine of testEngines()) {
         );
       });
 
+      it('the 202 does not wait for the refresh: with Leap answering slowly, the event is accepted while its meter is still being read', async () => {
+        const [id] = h.sim.simulator.meterIds({ limit: 13 }).slice(-1);
+        const envelopes = capture(h, () => h.sim.simulator.setParticipation(id!, 'IDLE'));
+        const event = envelopes.find((e) => typeOf(e) === 'meter.enrollment.participation-status.updated');
+        assert.ok(event, envelopes.map(typeOf).join());
+        const seqBefore = (await h.composed.stores.meters.get(id!))!.sequence;
+        h.sim.simulator.setFaults({ latency: 1, latencyMs: 1500 });
+        try {
+          await post(h, event).expect(202);
+          const accepted = await receipt(h, event!.webhook_event_id);
+          assert.ok(accepted, 'the receipt is recorded before the answer');
+          assert.equal(accepted.processed_at, null, 'answered before the refresh finished');
+          assert.equal((await h.composed.stores.meters.get(id!))!.sequence, seqBefore, 'the meter is not yet refreshed');
+          await h.composed.leapEvents.idle();
+        } finally {
+          h.sim.simulator.clearFaults();
+        }
+        assert.ok((await receipt(h, event!.webhook_event_id))?.processed_at, 'then the refresh completes');
+        assert.ok((await h.composed.stores.meters.get(id!))!.sequence > seqBefore, 'and records the change');
+      });
+
       it('events are hints: an event for a meter with no change re-reads it and emits nothing', async () => {
         const [id] = h.sim.simulator.meterIds({ status: 'PENDING', limit: 3 }).slice(-1);
         assert.ok(id);
