@@ -17,6 +17,12 @@ async function meterRows(h: SyncHarness) {
   return (await h.db.knex('meters').select('meter_id', 'content_hash', 'details_hash', 'enrollment_hash', 'sequence', 'is_archived', 'last_changed_at').orderBy('meter_id')) as Record<string, unknown>[];
 }
 
+/** A meter's stored raw parts (v1 keeps the one meter as `details`), by part. */
+async function rawParts(h: SyncHarness, meterId: string): Promise<Record<string, string>> {
+  const rows = (await h.db.knex('meter_raw_parts as p').join('meters as m', 'm.id', 'p.meter_ref').where('m.meter_id', meterId).select('p.part', 'p.json')) as { part: string; json: string }[];
+  return Object.fromEntries(rows.map((r) => [r.part, String(r.json)]));
+}
+
 for (const engine of testEngines()) {
   for (const apiVersion of ['v2', 'v1'] as const) {
     describe(`sync engine (${engine}, Leap ${apiVersion})`, function () {
@@ -83,10 +89,17 @@ for (const engine of testEngines()) {
         const [id] = h.sim.simulator.meterIds({ status: 'ELIGIBLE', limit: 1 });
         assert.ok(id, 'an ELIGIBLE meter to activate');
         const seqBefore = (await h.composed.stores.meters.get(id!))!.sequence;
+        const partsBefore = await rawParts(h, id!);
         h.sim.simulator.activate(id!);
         const { events } = await h.pass();
         const mine = ofMeter(events, id!);
         assert.deepEqual(types(mine), ['meter.enrollment.global-status.updated', 'meter.enrollment.activated', 'meter.enrollment.group.updated']);
+        const partsAfter = await rawParts(h, id!);
+        if (apiVersion === 'v2') {
+          // Only the enrollment changed: only that part is written; the stored details stay as they were read.
+          assert.equal(partsAfter.details, partsBefore.details);
+          assert.notEqual(partsAfter.enrollment, partsBefore.enrollment);
+        } else assert.notEqual(partsAfter.details, partsBefore.details, 'v1 has one part, rewritten whole');
         assert.deepEqual(mine[0]!.changes![0], { path: 'enrollment.status', from: 'ELIGIBLE', to: 'ACTIVE' });
         assert.ok(mine[0]!.changes!.slice(1).every((c) => c.path.startsWith('enrollment.')), 'program detail travels with the status');
         assert.deepEqual(
