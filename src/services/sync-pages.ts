@@ -41,66 +41,81 @@ export class PageThreadError extends Error {
   readonly code = 'sync_page_thread_failed';
 }
 
+/** One started page thread and the answers it owes. */
+interface PageThreadRun {
+  worker: Worker;
+  waiting: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  /** Stopped or stopping: it takes no more work. */
+  gone: string | null;
+}
+
 /**
  * The sync's page thread (sync-page-thread.ts), started at its first use and held alive only
- * while it has work. A thread that dies fails what it held; the next walk starts another.
+ * while it has work. A walk stays with the thread that holds its pages: once that thread has
+ * died or been stopped, everything the walk asks fails (the run stops after its last committed
+ * page, and the next run resumes there). The next walk starts another thread.
  */
 export class SyncPageThread implements PageSource {
-  private worker: Worker | null = null;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private current: PageThreadRun | null = null;
   private nextId = 1;
   private nextWalk = 1;
 
   walk(): PageWalk {
     const walk = this.nextWalk++;
+    let thread: PageThreadRun | null = null;
+    const on = (): PageThreadRun => (thread ??= this.thread());
     return {
-      decode: (kind, text) => this.ask<DecodedAnswer<DecodedPage<PageRef>>>({ op: 'parse', walk, kind: kind as 'details' | 'enrollment', text }),
-      pair: (details, enrollments, build) => this.ask<PackedPairs>({ op: 'pair', walk, details: details.handle, enrollments: enrollments.map((e) => e.handle), build }).then(unpackPairs),
-      end: () => this.worker?.postMessage({ op: 'end', walk } satisfies ToPageThread),
+      decode: (kind, text) => this.ask<DecodedAnswer<DecodedPage<PageRef>>>(on(), { op: 'parse', walk, kind: kind as 'details' | 'enrollment', text }),
+      pair: (details, enrollments, build) => this.ask<PackedPairs>(on(), { op: 'pair', walk, details: details.handle, enrollments: enrollments.map((e) => e.handle), build }).then(unpackPairs),
+      end: () => {
+        if (thread && !thread.gone) thread.worker.postMessage({ op: 'end', walk } satisfies ToPageThread);
+      },
     };
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    if (worker) await worker.terminate();
+    const thread = this.current;
+    this.current = null;
+    if (!thread) return;
+    thread.gone ??= 'stopped';
+    await thread.worker.terminate();
   }
 
-  private ask<T>(message: DistributiveOmit<ToPageThread & { id: number }, 'id'>): Promise<T> {
-    const worker = this.thread();
+  private ask<T>(thread: PageThreadRun, message: DistributiveOmit<ToPageThread & { id: number }, 'id'>): Promise<T> {
+    if (thread.gone) return Promise.reject(new PageThreadError(`the sync's page thread ${thread.gone} during this walk`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (this.waiting.size === 1) worker.ref();
-      worker.postMessage({ ...message, id } as ToPageThread);
+      thread.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (thread.waiting.size === 1) thread.worker.ref();
+      thread.worker.postMessage({ ...message, id } as ToPageThread);
     });
   }
 
-  private thread(): Worker {
-    if (this.worker) return this.worker;
+  private thread(): PageThreadRun {
+    if (this.current) return this.current;
     // A smaller young generation than V8's default: the pages it parses are let go of at once, and
     // the connector's memory stays within its bound.
     const worker = startThread(path.join(__dirname, 'sync-page-thread'), 'servePages', { resourceLimits: { maxYoungGenerationSizeMb: 24 } });
+    const thread: PageThreadRun = { worker, waiting: new Map(), gone: null };
     worker.unref();
     worker.on('message', (m: FromPageThread) => {
-      const w = this.waiting.get(m.id);
+      const w = thread.waiting.get(m.id);
       if (!w) return;
-      this.waiting.delete(m.id);
-      if (this.waiting.size === 0) worker.unref();
+      thread.waiting.delete(m.id);
+      if (thread.waiting.size === 0) worker.unref();
       if ('error' in m) w.reject(new PageThreadError(`the sync's page thread failed: ${m.error}`));
       else w.resolve(m.answer);
     });
     let failure = '';
     worker.on('error', (err) => (failure = err.message));
     worker.on('exit', (code) => {
-      if (this.worker === worker) this.worker = null;
-      for (const [id, w] of this.waiting) {
-        this.waiting.delete(id);
-        w.reject(new PageThreadError(`the sync's page thread stopped (exit code ${code}${failure ? `: ${failure}` : ''})`));
-      }
+      thread.gone ??= 'stopped';
+      if (this.current === thread) this.current = null;
+      for (const w of thread.waiting.values()) w.reject(new PageThreadError(`the sync's page thread stopped (exit code ${code}${failure ? `: ${failure}` : ''})`));
+      thread.waiting.clear();
     });
-    this.worker = worker;
-    return worker;
+    this.current = thread;
+    return thread;
   }
 }
 

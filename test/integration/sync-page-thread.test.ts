@@ -3,7 +3,7 @@ import { LeapClient } from '../../src/clients/leap-client';
 import type { MeterEvent } from '../../src/domain/events';
 import { silentLogger } from '../../src/logger';
 import { startSimulator } from '../../src/simulator';
-import { localPages, type PageSource, SyncPageThread } from '../../src/services/sync-pages';
+import { localPages, type PageSource, PageThreadError, SyncPageThread } from '../../src/services/sync-pages';
 import { testEngines } from '../helpers/db';
 import { syncSnapshot } from '../helpers/db-snapshot';
 import { syncHarness, type SyncHarness } from '../helpers/sync-harness';
@@ -62,6 +62,27 @@ describe('the page thread (decoding a page)', function () {
     const page = answer.ok ? answer.value.page : null;
     walk.end();
     await assert.rejects(walk.pair(page!, [], true), (err: Error) => err.name === 'PageThreadError' || /not held/.test(err.message));
+  });
+
+  it('a walk stays with the thread holding its pages: once that thread is stopped, the walk fails, while the next walk gets a new thread', async () => {
+    const own = new SyncPageThread();
+    try {
+      const page = JSON.stringify({ meters: [], next_page_token: null });
+      const first = own.walk();
+      const held = await first.decode('details', page);
+      assert.ok(held.ok);
+      await own.close();
+      const second = own.walk();
+      // The new thread numbers its pages from 1 too: the first walk's handle must not reach it.
+      const fresh = await second.decode('details', page);
+      assert.ok(fresh.ok && held.ok && fresh.value.page.handle === held.value.page.handle, 'both threads gave out the same handle');
+      await assert.rejects(first.pair(held.value.page, [], true), (err: Error) => err instanceof PageThreadError && /stopped during this walk/.test(err.message));
+      await assert.rejects(first.decode('details', page), PageThreadError);
+      assert.deepEqual((await second.pair(fresh.value.page, [], true)).meters, []);
+      second.end();
+    } finally {
+      await own.close();
+    }
   });
 });
 
