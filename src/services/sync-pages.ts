@@ -46,7 +46,7 @@ interface PageThreadRun {
   worker: Worker;
   waiting: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
   /** Stopped or stopping: it takes no more work. */
-  gone: string | null;
+  gone: boolean;
 }
 
 /**
@@ -77,12 +77,12 @@ export class SyncPageThread implements PageSource {
     const thread = this.current;
     this.current = null;
     if (!thread) return;
-    thread.gone ??= 'stopped';
+    thread.gone = true;
     await thread.worker.terminate();
   }
 
   private ask<T>(thread: PageThreadRun, message: DistributiveOmit<ToPageThread & { id: number }, 'id'>): Promise<T> {
-    if (thread.gone) return Promise.reject(new PageThreadError(`the sync's page thread ${thread.gone} during this walk`));
+    if (thread.gone) return Promise.reject(new PageThreadError("the sync's page thread stopped during this walk"));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       thread.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -96,7 +96,7 @@ export class SyncPageThread implements PageSource {
     // A smaller young generation than V8's default: the pages it parses are let go of at once, and
     // the connector's memory stays within its bound.
     const worker = startThread(path.join(__dirname, 'sync-page-thread'), 'servePages', { resourceLimits: { maxYoungGenerationSizeMb: 24 } });
-    const thread: PageThreadRun = { worker, waiting: new Map(), gone: null };
+    const thread: PageThreadRun = { worker, waiting: new Map(), gone: false };
     worker.unref();
     worker.on('message', (m: FromPageThread) => {
       const w = thread.waiting.get(m.id);
@@ -109,7 +109,7 @@ export class SyncPageThread implements PageSource {
     let failure = '';
     worker.on('error', (err) => (failure = err.message));
     worker.on('exit', (code) => {
-      thread.gone ??= 'stopped';
+      thread.gone = true;
       if (this.current === thread) this.current = null;
       for (const w of thread.waiting.values()) w.reject(new PageThreadError(`the sync's page thread stopped (exit code ${code}${failure ? `: ${failure}` : ''})`));
       thread.waiting.clear();

@@ -442,8 +442,11 @@ export class Mutator {
     if (statusChanged) this.emit(this.renderer.statusEvent(i));
   }
 
-  /** Detail edits (no Leap webhook exists for these; only polling sees them). */
-  editDetails(i: number, parts: { address?: boolean; tariff?: boolean; device?: boolean }, atMs: number, limitMs = atMs): void {
+  /**
+   * Detail edits (no Leap webhook exists for these; only polling sees them). False when the parts
+   * asked for change nothing (a device edit of a meter without a device).
+   */
+  editDetails(i: number, parts: { address?: boolean; tariff?: boolean; device?: boolean }, atMs: number, limitMs = atMs): boolean {
     const s = this.store;
     let changed = false;
     if (parts.address) {
@@ -459,9 +462,10 @@ export class Mutator {
       s.deviceEdits[i] = (s.deviceEdits[i] % 255) + 1;
       changed = true;
     }
-    if (!changed) return;
+    if (!changed) return false;
     this.counts.detailsEdited++;
     this.touch(i, atMs, limitMs);
+    return true;
   }
 
   archive(i: number, atMs: number, limitMs = atMs): void {

@@ -487,8 +487,7 @@ export class Simulator {
   editDetailsLate(meterId: string, msEarlier: number, parts: { address?: boolean; tariff?: boolean; device?: boolean } = { address: true }): void {
     if (!(Number.isInteger(msEarlier) && msEarlier > 0)) throw new RangeError('msEarlier must be a positive whole number of milliseconds');
     const i = this.index(meterId);
-    this.mutator.editDetails(i, parts, this.clockMs);
-    this.mutator.backdate(i, this.clockMs - msEarlier);
+    if (this.mutator.editDetails(i, parts, this.clockMs)) this.mutator.backdate(i, this.clockMs - msEarlier);
   }
 
   /** Archives the meter (`is_archived: true`; it stays in searches unless exclude_archived). No webhook. */

@@ -103,6 +103,11 @@ async function dump(db: Knex): Promise<Record<string, unknown[]>> {
   return out;
 }
 
+/** Each stream's committed cursor. */
+async function storedCursors(db: Knex): Promise<{ name: string; cursor: string }[]> {
+  return (await db('sync_cursors').orderBy('name').select('name', { cursor: 'cursor_value' })) as { name: string; cursor: string }[];
+}
+
 async function withDb<T>(url: string, fn: (db: Knex) => Promise<T>): Promise<T> {
   const db = createKnex(url, { poolMax: 1 });
   try {
@@ -294,7 +299,7 @@ describe('leap-connector CLI', function () {
       it('sync --since T re-reads every change from T, announces only what changed, and leaves the cursors where they were', async () => {
         const [edited] = sim.simulator.meterIds({ limit: 11 }).slice(-1);
         sim.simulator.editDetails(edited!, { tariff: true });
-        const cursors = await withDb(env.DATABASE_URL!, async (db) => (await db('sync_cursors').orderBy('name').select('name', { cursor: 'cursor_value' })) as { name: string; cursor: string }[]);
+        const cursors = await withDb(env.DATABASE_URL!, storedCursors);
         assert.ok(cursors.length > 0 && cursors.every((c) => c.cursor));
         const r = await run(['sync', '--since', '2020-01-01T00:00:00Z', '--json'], { cwd: dir, env });
         assert.equal(r.code, 0, explain(r));
@@ -310,7 +315,7 @@ describe('leap-connector CLI', function () {
           assert.equal(run.status, 'succeeded');
           assert.ok(run.since, 'the run records the time it read from');
           // Read from far behind the cursors, the pass moves them forward only (to the edit), never back.
-          for (const after of (await db('sync_cursors').orderBy('name').select('name', { cursor: 'cursor_value' })) as { name: string; cursor: string }[]) {
+          for (const after of await storedCursors(db)) {
             const before = cursors.find((c) => c.name === after.name)!.cursor;
             assert.ok(after.cursor >= before, `${after.name} moved back from ${before} to ${after.cursor}`);
           }
