@@ -2,4 +2,4 @@
 'use strict';
 // The TypeScript sources run directly through tsx's require hook; `npm run build` is optional.
 require('tsx/cjs');
-require('../src/cli.ts').main(process.argv);
+require('../src/main.ts').main(process.argv);

@@ -1,77 +1,25 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Composed } from './compose';
-import { openRuntime, type OpenOptions } from './runtime';
+import { buildProgram } from './cli/program';
+import { AppError, ConfigError } from './errors';
 
-export interface RunningService {
-  composed: Composed;
-  server: Server;
-  url: string;
-  stop(): Promise<void>;
+/** Print an error the way an operator can act on it, without a stack for known errors. */
+export function reportError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    return 1;
+  }
+  if (err instanceof AppError) {
+    console.error(`error [${err.code}]: ${err.message}`);
+    return 1;
+  }
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return 1;
 }
 
-export interface ServeOptions extends OpenOptions {
-  /** Install SIGINT/SIGTERM handlers (the CLI does; tests don't). */
-  handleSignals?: boolean;
-}
-
-/** Load config → compose → migrate (if enabled) → listen → background work; signals → graceful stop. */
-export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
-  const runtime = await openRuntime({ demoPartner: true, ...opts });
-  const { composed } = runtime;
-  const { config } = composed;
-  const log = composed.logger.child({ component: 'main' });
-
-  const server = composed.app.listen(config.server.port, config.server.host);
+/** The process entry (bin/leap-connector.js): run the command line, report what failed. */
+export async function main(argv: string[]): Promise<void> {
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
+    await buildProgram().parseAsync(argv);
   } catch (err) {
-    await runtime.close();
-    throw err;
+    process.exitCode = reportError(err);
   }
-  const addr = server.address() as AddressInfo;
-  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
-  const url = `http://${host}:${addr.port}`;
-  log.info(`leap-connector listening on ${url}`, { database: composed.database.dialect, leap: config.leap.base_url, api_version: config.leap.api_version });
-  await composed.start();
-
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      log.info('stopping: finishing the current page and in-flight requests');
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await runtime.close();
-      log.info('stopped');
-    })();
-    return stopping;
-  };
-
-  if (opts.handleSignals) {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        log.warn(`second ${signal}: exiting now`);
-        process.exit(1);
-      }
-      log.info(`${signal} received`);
-      stop().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error('error while stopping', { err });
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    // SIGHUP reloads the destination files; a bad edit is reported and the last good version stays.
-    process.on('SIGHUP', () => {
-      const r = composed.registry?.reload();
-      log.info('SIGHUP: destinations reloaded', { changed: r?.changed ?? [], problems: r?.problems.length ?? 0 });
-    });
-    process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { err: reason }));
-  }
-  return { composed, server, url, stop };
 }

@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import http from 'node:http';
 import { generateSecret, webhookHeaders } from '../../src/domain/signing';
 import { webhookBody } from '../../src/domain/webhook-body';
-import { startReceiver } from '../../src/simulator/receiver';
+import { startReceiver } from '../../src/receiver/receiver';
 import { argNumber, receiverState } from './figures';
 
 

@@ -12,7 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { parseConfig } from '../../src/config/load';
 import { freshDatabase } from '../helpers/db';
 import { silentLogger } from '../../src/logger';
-import { openRuntime } from '../../src/runtime';
+import { openRuntime } from '../../src/compose/runtime';
 import { startSimulator } from '../../src/simulator';
 import { argNumber, argString, median, profiled, startNodeOptions } from './figures';
 

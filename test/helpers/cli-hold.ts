@@ -6,7 +6,7 @@
  * children at the same instant. bin/leap-connector.js then runs unchanged, from the module cache.
  */
 import { readSync, writeSync } from 'node:fs';
-import '../../src/cli';
+import '../../src/main';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 writeSync(3, 'ready\n');

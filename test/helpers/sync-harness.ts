@@ -1,4 +1,4 @@
-import { compose, type Composed } from '../../src/compose';
+import { compose, type Composed } from '../../src/compose/compose';
 import type { Config } from '../../src/config/schema';
 import type { MeterEvent } from '../../src/domain/events';
 import { silentLogger } from '../../src/logger';

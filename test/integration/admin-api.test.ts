@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { compose, type Composed } from '../../src/compose';
+import { compose, type Composed } from '../../src/compose/compose';
 import { silentLogger } from '../../src/logger';
 import type { MeterRecord } from '../../src/services/meter-query-service';
 import type { SyncRunView } from '../../src/services/sync-admin-service';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MeterEvent } from '../../src/domain/events';
 import { verify } from '../../src/domain/signing';
-import { startReceiver, type ReceivedDelivery, type RunningReceiver } from '../../src/simulator/receiver';
+import { startReceiver, type ReceivedDelivery, type RunningReceiver } from '../../src/receiver/receiver';
 import { testEngines } from '../helpers/db';
 import { deliveryHarness, SECRET, type DeliveryHarness } from '../helpers/delivery-harness';
 import { checkSignature } from '../helpers/misbehaving-receiver';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { compose, type Composed } from '../../src/compose';
+import { compose, type Composed } from '../../src/compose/compose';
 import { silentLogger } from '../../src/logger';
 import { testConfig } from '../helpers/config';
 import { createTestDb, testEngines, type TestDb } from '../helpers/db';

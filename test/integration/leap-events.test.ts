@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { LeapNotFoundError } from '../../src/clients/leap-errors';
 import type { LeapClient } from '../../src/clients/leap-client';
-import { compose, leapClientFor } from '../../src/compose';
+import { compose, leapClientFor } from '../../src/compose/compose';
 import type { MeterEvent } from '../../src/domain/events';
 import { AppError } from '../../src/errors';
 import { silentLogger } from '../../src/logger';

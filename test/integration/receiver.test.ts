@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import axios, { type AxiosResponse } from 'axios';
 import { generateSecret, sign, webhookHeaders, type SigningSecret } from '../../src/domain/signing';
 import { webhookBody } from '../../src/domain/webhook-body';
-import { startReceiver, type ReceivedDelivery, type ReceiverOptions, type RunningReceiver } from '../../src/simulator/receiver';
+import { startReceiver, type ReceivedDelivery, type ReceiverOptions, type RunningReceiver } from '../../src/receiver/receiver';
 
 const SECRET = generateSecret();
 const client = axios.create({ validateStatus: () => true, maxRedirects: 0, proxy: false });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compose, type Composed } from '../../src/compose';
+import { compose, type Composed } from '../../src/compose/compose';
 import { toDbTime } from '../../src/db/dialect';
 import { ManualClock } from '../../src/domain/clock';
 import { silentLogger } from '../../src/logger';

@@ -7,7 +7,7 @@ import { WebhookSender, type SendTarget } from '../../src/clients/webhook-sender
 import { configSecrets, parseConfig } from '../../src/config/load';
 import { ConfigError } from '../../src/errors';
 import { silentLogger, type Logger, type LogMeta } from '../../src/logger';
-import { openRuntime } from '../../src/runtime';
+import { openRuntime } from '../../src/compose/runtime';
 import { startSimulator } from '../../src/simulator';
 import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';
 

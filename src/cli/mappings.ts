@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig } from './config/load';
-import { deriveEvents, METER_EVENT_TYPES, type MeterView } from './domain/events';
-import { canonicalInstant } from './domain/timestamps';
-import { AppError, ValidationError } from './errors';
-import { loadDestinationsDir, renderTestDelivery, type Destination, type EventContext } from './mapping/destinations';
-import { meterViewFromJson } from './mapping/meter-file';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load';
+import { deriveEvents, type MeterView } from '../domain/events';
+import { AppError, ValidationError } from '../errors';
+import { loadDestinationsDir, renderTestDelivery, type Destination, type EventContext } from '../mapping/destinations';
+import { meterViewFromJson } from '../mapping/meter-file';
+import { eventType, instant, type ConfigFile } from './options';
 
 /** `mappings check [dir]` and `mappings test`: lint destination files, and show what one would send. */
-export function addMappingCommands(program: Command, configFile: () => string | undefined): void {
+export function addMappingCommands(program: Command, configFile: ConfigFile): void {
   const mappings = program.command('mappings').description('check destination files and try their field mappings on a meter (no network, no database)');
   const dirOf = (dir: string | undefined): string => dir ?? loadConfig({ file: configFile() }).config.destinations.dir;
 
@@ -67,16 +67,6 @@ export function addMappingCommands(program: Command, configFile: () => string | 
       console.log('');
       console.log(body);
     });
-}
-
-function eventType(value: string): string {
-  if (!(METER_EVENT_TYPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`not an event type: ${value} (one of ${METER_EVENT_TYPES.join(', ')})`);
-  return value;
-}
-
-function instant(value: string): string {
-  if (!canonicalInstant(value)) throw new InvalidArgumentError(`not an ISO 8601 time: ${value} (e.g. 2025-06-14T16:00:00Z)`);
-  return value;
 }
 
 function readMeter(file: string): MeterView {

@@ -6,8 +6,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_TOLERANCE_SECONDS, secretProblem, verify, type VerifyFailure } from '../domain/signing';
+import { DEFAULT_TOLERANCE_SECONDS, secretProblem, verify } from '../domain/signing';
 import type { Logger } from '../logger';
+import { DeliveryLedger, type DeliveryListener, type ReceivedDelivery, type ReceiverStats, type RejectReason } from './ledger';
+
+export type { DeliveryListener, OutOfOrderArrival, ReceivedDelivery, ReceiverStats, RejectReason } from './ledger';
 
 export const RECEIVER_STATE_PATH = '/_receiver/state';
 const DEFAULT_KEEP = 1000;
@@ -15,66 +18,6 @@ const DEFAULT_STATE_LIMIT = 50;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_SEEN_IDS = 100_000;
 const DEFAULT_TRACKED_METERS = 100_000;
-const OUT_OF_ORDER_KEEP = 200;
-
-export type RejectReason = VerifyFailure | 'invalid_json' | 'body_too_large';
-
-/** One POST the receiver saw, signed or not. */
-export interface ReceivedDelivery {
-  /** `webhook-id`, the idempotency key (null when the header is missing). */
-  id: string | null;
-  /** `webhook-timestamp` as sent: Unix seconds of this attempt. */
-  timestamp: number | null;
-  type: string | null;
-  meterId: string | null;
-  sequence: number | null;
-  /** The URL path it was posted to; one receiver can stand in for several destinations. */
-  path: string;
-  /** The raw body, exactly as received. */
-  body: string;
-  headers: http.IncomingHttpHeaders;
-  /** When it arrived, ISO 8601. */
-  receivedAt: string;
-  valid: boolean;
-  /** Why it was rejected (signature, JSON or size); null when accepted. */
-  reason: RejectReason | null;
-  /** A valid repeat of a `webhook-id` already accepted: answered 2xx, not counted again. */
-  duplicate: boolean;
-  /** A lower sequence than one already accepted for the same meter on the same path. */
-  outOfOrder: boolean;
-  /** The HTTP status the receiver answered. */
-  status: number;
-}
-
-export interface OutOfOrderArrival {
-  path: string;
-  meterId: string;
-  sequence: number;
-  /** The highest sequence already accepted for that meter on that path. */
-  afterSequence: number;
-  id: string | null;
-  receivedAt: string;
-}
-
-export interface ReceiverStats {
-  /** Every delivery POST, whatever became of it. */
-  received: number;
-  valid: number;
-  invalid: number;
-  duplicates: number;
-  /** Valid, first-seen deliveries answered 2xx: what the partner actually processed. */
-  accepted: number;
-  /** Valid deliveries the configured behaviour answered with a non-2xx status. */
-  refused: number;
-  out_of_order: number;
-  /** Accepted deliveries by event type (duplicates not counted twice). */
-  by_type: Record<string, number>;
-  /** Invalid deliveries by reason. */
-  invalid_by_reason: Partial<Record<RejectReason, number>>;
-  /** The last out-of-order arrivals (at most 200). */
-  out_of_order_recent: OutOfOrderArrival[];
-  since: string;
-}
 
 /** How the receiver answers a valid delivery: by default 200 at once. */
 export interface ReceiverBehaviour {
@@ -107,40 +50,13 @@ export interface ReceiverOptions {
   now?: () => Date;
 }
 
-export type DeliveryListener = (delivery: ReceivedDelivery) => void;
-
-/** A capacity-bounded set that forgets its oldest entries first. */
-class BoundedSet {
-  private readonly items = new Set<string>();
-  constructor(private readonly capacity: number) {}
-  has(value: string): boolean {
-    return this.items.has(value);
-  }
-  add(value: string): void {
-    this.items.add(value);
-    if (this.items.size > this.capacity) this.items.delete(this.items.values().next().value as string);
-  }
-  clear(): void {
-    this.items.clear();
-  }
-}
-
-/** The receiver's bookkeeping, independent of the HTTP server so it can be read in-process. */
+/** The receiver: verifies, answers and records each delivery; independent of the HTTP server so it can be read in-process. */
 export class SampleReceiver {
   private readonly secrets: string[];
-  private readonly keep: number;
   private readonly maxBodyBytes: number;
   private readonly toleranceSeconds: number;
   private readonly now: () => Date;
-  private readonly seen: BoundedSet;
-  /** Highest accepted sequence per `path\0meter`; re-inserted on update so eviction drops the stalest. */
-  private readonly positions = new Map<string, number>();
-  private readonly trackedMeters: number;
-  private readonly listeners = new Set<DeliveryListener>();
-  private recent: ReceivedDelivery[] = [];
-  private counts!: Omit<ReceiverStats, 'out_of_order_recent' | 'since'>;
-  private outOfOrderRecent: OutOfOrderArrival[] = [];
-  private since = new Date();
+  private readonly ledger: DeliveryLedger;
 
   constructor(private readonly options: ReceiverOptions) {
     if (!options.secrets.length) throw new Error('the receiver needs at least one whsec_ secret');
@@ -149,48 +65,29 @@ export class SampleReceiver {
       if (problem) throw new Error(`receiver secret ${problem}`);
     }
     this.secrets = [...options.secrets];
-    this.keep = options.keep ?? DEFAULT_KEEP;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.toleranceSeconds = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
     this.now = options.now ?? (() => new Date());
-    this.seen = new BoundedSet(options.seenIds ?? DEFAULT_SEEN_IDS);
-    this.trackedMeters = options.trackedMeters ?? DEFAULT_TRACKED_METERS;
-    this.resetCounts();
+    this.ledger = new DeliveryLedger({ keep: options.keep ?? DEFAULT_KEEP, seenIds: options.seenIds ?? DEFAULT_SEEN_IDS, trackedMeters: options.trackedMeters ?? DEFAULT_TRACKED_METERS, logger: options.logger });
   }
 
   /** The last deliveries (up to `keep`), oldest first. */
   received(): ReceivedDelivery[] {
-    return this.lastDeliveries(this.keep);
-  }
-
-  private lastDeliveries(n: number): ReceivedDelivery[] {
-    return this.recent.slice(Math.max(0, this.recent.length - n));
+    return this.ledger.received();
   }
 
   stats(): ReceiverStats {
-    return {
-      ...this.counts,
-      by_type: { ...this.counts.by_type },
-      invalid_by_reason: { ...this.counts.invalid_by_reason },
-      out_of_order_recent: [...this.outOfOrderRecent],
-      since: this.since.toISOString(),
-    };
+    return this.ledger.stats();
   }
 
   /** Called for every delivery after it is recorded; returns an unsubscribe function. */
   onDelivery(listener: DeliveryListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.ledger.onDelivery(listener);
   }
 
   /** Forgets deliveries, counters, seen ids and sequence positions. */
   reset(): void {
-    this.recent = [];
-    this.outOfOrderRecent = [];
-    this.seen.clear();
-    this.positions.clear();
-    this.resetCounts();
-    this.since = new Date();
+    this.ledger.reset();
   }
 
   /** The node:http handler; exposed so the receiver can share a server with something else. */
@@ -248,7 +145,7 @@ export class SampleReceiver {
       outOfOrder: false,
       status: 200,
     };
-    this.counts.received += 1;
+    this.ledger.arrived();
 
     // Signature first, over the raw bytes: a body is never trusted (or parsed) before it is verified.
     const failure: RejectReason | null = tooLarge ? 'body_too_large' : verify(this.secrets, headers, raw, now, this.toleranceSeconds);
@@ -265,21 +162,18 @@ export class SampleReceiver {
     if (reason) {
       delivery.reason = reason;
       delivery.status = reason === 'body_too_large' ? 413 : reason === 'invalid_json' ? 400 : 401;
-      this.counts.invalid += 1;
-      this.counts.invalid_by_reason[reason] = (this.counts.invalid_by_reason[reason] ?? 0) + 1;
-      this.record(delivery);
+      this.ledger.reject(delivery, reason);
       this.options.logger?.warn('receiver rejected a delivery', { reason, webhook_id: id, path });
       sendJson(res, delivery.status, { reason, message: REASON_TEXT[reason] });
       return;
     }
 
     delivery.valid = true;
-    this.counts.valid += 1;
-    if (id !== null && this.seen.has(id)) {
+    this.ledger.verified();
+    if (this.ledger.isRepeat(id)) {
       // Already processed: a partner acknowledges a repeat without acting on it again.
       delivery.duplicate = true;
-      this.counts.duplicates += 1;
-      this.record(delivery);
+      this.ledger.repeat(delivery);
       sendJson(res, 200, { ok: true, duplicate: true });
       return;
     }
@@ -288,50 +182,11 @@ export class SampleReceiver {
     const delayMs = custom?.delayMs ?? this.options.behaviour?.delayMs ?? 0;
     delivery.status = status;
     const ok = status >= 200 && status < 300;
-    if (ok) {
-      // Only an answered 2xx marks the id as seen: a refused delivery's retry is its first acceptance.
-      if (id !== null) this.seen.add(id);
-      this.counts.accepted += 1;
-      const type = delivery.type ?? '(none)';
-      this.counts.by_type[type] = (this.counts.by_type[type] ?? 0) + 1;
-      this.trackSequence(delivery);
-    } else {
-      this.counts.refused += 1;
-    }
-    this.record(delivery);
+    if (ok) this.ledger.accept(delivery);
+    else this.ledger.refuse(delivery);
     const answer = (): void => sendJson(res, status, ok ? { ok: true, duplicate: false } : { reason: 'refused_by_behaviour', message: 'the receiver is configured to refuse this delivery' });
     if (delayMs > 0) setTimeout(answer, delayMs);
     else answer();
-  }
-
-  private trackSequence(d: ReceivedDelivery): void {
-    if (d.meterId === null || d.sequence === null) return;
-    const key = `${d.path}\u0000${d.meterId}`;
-    const highest = this.positions.get(key);
-    if (highest !== undefined && d.sequence < highest) {
-      d.outOfOrder = true;
-      this.counts.out_of_order += 1;
-      this.outOfOrderRecent.push({ path: d.path, meterId: d.meterId, sequence: d.sequence, afterSequence: highest, id: d.id, receivedAt: d.receivedAt });
-      if (this.outOfOrderRecent.length > OUT_OF_ORDER_KEEP) this.outOfOrderRecent.shift();
-      this.options.logger?.warn('receiver saw a meter sequence out of order', { path: d.path, meter_id: d.meterId, sequence: d.sequence, after: highest });
-      return;
-    }
-    if (highest !== undefined) this.positions.delete(key);
-    this.positions.set(key, d.sequence);
-    if (this.positions.size > this.trackedMeters) this.positions.delete(this.positions.keys().next().value as string);
-  }
-
-  private record(d: ReceivedDelivery): void {
-    this.recent.push(d);
-    // Trim in batches so the list costs O(1) per delivery on average.
-    if (this.recent.length > this.keep + Math.max(64, this.keep)) this.recent.splice(0, this.recent.length - this.keep);
-    for (const l of this.listeners) {
-      try {
-        l(d);
-      } catch (err) {
-        this.options.logger?.error('receiver delivery listener failed', { err });
-      }
-    }
   }
 
   private stateRoute(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -346,9 +201,9 @@ export class SampleReceiver {
     }
     const limitText = new URL(req.url ?? '/', 'http://receiver').searchParams.get('limit');
     const limit = limitText !== null && /^\d+$/.test(limitText) ? Number(limitText) : DEFAULT_STATE_LIMIT;
-    const last = this.lastDeliveries(Math.min(limit, this.keep));
+    const last = this.ledger.last(limit);
     sendJson(res, 200, {
-      ...this.stats(),
+      ...this.ledger.stats(),
       deliveries: last.map((d) => ({
         id: d.id,
         timestamp: d.timestamp,
@@ -366,10 +221,6 @@ export class SampleReceiver {
         body: d.body,
       })),
     });
-  }
-
-  private resetCounts(): void {
-    this.counts = { received: 0, valid: 0, invalid: 0, duplicates: 0, accepted: 0, refused: 0, out_of_order: 0, by_type: {}, invalid_by_reason: {} };
   }
 }
 

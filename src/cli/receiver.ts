@@ -1,12 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { generateSecret, secretProblem } from './domain/signing';
-import { startReceiver, type ReceivedDelivery, type RunningReceiver } from './simulator/receiver';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('port must be an integer from 0 to 65535');
-  return n;
-}
+import { generateSecret, secretProblem } from '../domain/signing';
+import { startReceiver, type ReceivedDelivery, type RunningReceiver } from '../receiver/receiver';
+import { port } from './options';
 
 function secret(value: string, previous: string[] = []): string[] {
   const problem = secretProblem(value);

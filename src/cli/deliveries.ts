@@ -1,25 +1,14 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DELIVERY_STATUSES } from './domain/delivery';
-import { METER_EVENT_TYPES } from './domain/events';
-import { canonicalInstant } from './domain/timestamps';
-import { openRuntime, type Runtime } from './runtime';
-import { replayJobView } from './services/delivery-admin-service';
-
-function instant(value: string): string {
-  if (!canonicalInstant(value)) throw new InvalidArgumentError(`not an ISO 8601 time: ${value} (e.g. 2026-11-01T00:00:00Z)`);
-  return value;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
+import { openRuntime, type Runtime } from '../compose/runtime';
+import { DELIVERY_STATUSES } from '../domain/delivery';
+import { METER_EVENT_TYPES } from '../domain/events';
+import { replayJobView } from '../services/delivery-admin-service';
+import { instant, positive, type ConfigFile } from './options';
 
 const short = (s: string | null | undefined, n: number) => (s && s.length > n ? `${s.slice(0, n - 1)}…` : (s ?? ''));
 
 /** Support commands: deliveries, replays and destinations, straight against the database. */
-export function addDeliveryCommands(program: Command, configFile: () => string | undefined): void {
+export function addDeliveryCommands(program: Command, configFile: ConfigFile): void {
   const open = () => openRuntime({ file: configFile(), needsLeap: false });
   const withRuntime = async (fn: (r: Runtime) => Promise<void>) => {
     const r = await open();

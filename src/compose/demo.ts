@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { deepFreeze } from '../config/load';
+import type { Config } from '../config/schema';
+import type { DestinationSource } from '../domain/destination';
+import { generateSecret } from '../domain/signing';
+import { loadDestinationsDir } from '../mapping/destinations';
+import { startReceiver } from '../receiver/receiver';
+import { startSimulator, type RunningSimulator } from '../simulator';
+
+/** The example destinations the demo delivers to (from src/compose, or from dist/src/compose once compiled). */
+const EXAMPLES_DIR = [path.resolve(__dirname, '..', '..', 'config', 'examples'), path.resolve(__dirname, '..', '..', '..', 'config', 'examples')].find((d) => existsSync(d)) ?? path.resolve('config', 'examples');
+
+/**
+ * Without a Leap API key the connector runs against the built-in simulator in this process:
+ * the demo and development default. Returns the configuration pointed at it.
+ */
+export async function withDemoLeap(config: Readonly<Config>): Promise<{ config: Readonly<Config>; simulator: RunningSimulator | null }> {
+  if (config.leap.api_key) return { config, simulator: null };
+  const s = config.simulator;
+  const simulator = await startSimulator({ meters: s.meters, seed: s.seed, apiKey: s.api_key, evolveEverySeconds: s.evolve_every_seconds || undefined });
+  const accountId = simulator.simulator.accountId;
+  const demo: Config = {
+    ...structuredClone(config as Config),
+    leap: { ...structuredClone(config.leap as Config['leap']), api_key: s.api_key, base_url: simulator.url, account_id: config.leap.account_id || accountId },
+  };
+  return { config: deepFreeze(demo), simulator };
+}
+
+export function demoLine(config: Readonly<Config>, simulator: RunningSimulator): string {
+  const s = config.simulator;
+  return `No LEAP_API_KEY set: using the built-in Leap simulator at ${simulator.url} (${s.meters} meters, seed ${s.seed}, Leap API ${config.leap.api_version}); data in ${config.database.url}. Set LEAP_API_KEY to talk to Leap.`;
+}
+
+export interface DemoPartner {
+  destinations: DestinationSource;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The demo's partner side: the sample receiver on a free port, and the two example destinations
+ * (CRM and device platform) pointed at it with fresh secrets.
+ */
+export async function startDemoPartner(): Promise<DemoPartner> {
+  const crmSecret = generateSecret();
+  const devicesSecret = generateSecret();
+  const receiver = await startReceiver({ secrets: [crmSecret, devicesSecret] });
+  const { destinations, problems } = loadDestinationsDir(EXAMPLES_DIR, {
+    CRM_WEBHOOK_URL: `${receiver.url}/crm`,
+    CRM_WEBHOOK_SECRET: crmSecret,
+    DEVICE_PLATFORM_URL: `${receiver.url}/devices`,
+    DEVICE_PLATFORM_SECRET: devicesSecret,
+  });
+  if (problems.length) {
+    await receiver.close();
+    throw new Error(`the example destinations do not load:\n${problems.join('\n')}`);
+  }
+  return { destinations: { all: () => destinations, get: (n) => destinations.find((d) => d.name === n) }, url: receiver.url, close: () => receiver.close() };
+}

@@ -1,0 +1,75 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { deepFreeze, loadConfig, type LoadConfigOptions } from '../config/load';
+import type { Config } from '../config/schema';
+import type { Logger } from '../logger';
+import type { RunningSimulator } from '../simulator';
+import { compose, type Composed, type Overrides } from './compose';
+import { demoLine, startDemoPartner, withDemoLeap } from './demo';
+
+export interface Runtime {
+  composed: Composed;
+  /** The built-in Leap simulator, when no Leap API key is configured. */
+  simulator: RunningSimulator | null;
+  /** The sample partner receiver the demo delivers to, when no destination is configured. */
+  receiverUrl: string | null;
+  close(): Promise<void>;
+}
+
+/** For commands that never call Leap: a stand-in key keeps the client constructible; it is never sent. */
+function withoutLeap(config: Readonly<Config>): Readonly<Config> {
+  if (config.leap.api_key) return config;
+  return deepFreeze({ ...structuredClone(config as Config), leap: { ...structuredClone(config.leap as Config['leap']), api_key: 'unused-by-this-command' } });
+}
+
+export interface OpenOptions extends LoadConfigOptions {
+  config?: Readonly<Config>;
+  overrides?: Partial<Overrides>;
+  /** Tell the user about the demo simulator (serve and sync do). */
+  announce?: (line: string, logger: Logger) => void;
+  /** False for commands that never call Leap (support commands): no demo simulator is started for them. */
+  needsLeap?: boolean;
+  /** In the demo, with no destination files, deliver to the sample receiver through the example destinations (serve). */
+  demoPartner?: boolean;
+}
+
+function hasDestinationFiles(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => /\.ya?ml$/i.test(f));
+}
+
+/** Config → (demo simulator) → compose → migrate when configured to, or insist the schema is current. */
+export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
+  const loaded = opts.config ?? loadConfig(opts).config;
+  const { config, simulator } = opts.needsLeap === false ? { config: withoutLeap(loaded), simulator: null } : await withDemoLeap(loaded);
+  const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(path.resolve(config.destinations.dir)) ? await startDemoPartner() : null;
+  let composed: Composed;
+  try {
+    composed = compose(config, partner ? { ...opts.overrides, destinations: partner.destinations } : opts.overrides);
+  } catch (err) {
+    await partner?.close();
+    await simulator?.close();
+    throw err;
+  }
+  const close = async () => {
+    await composed.close();
+    await partner?.close();
+    await simulator?.close();
+  };
+  try {
+    if (simulator) {
+      const line = demoLine(config, simulator) + (partner ? ` Deliveries go to the sample receiver at ${partner.url} through the example CRM and device-platform destinations (add files to ${config.destinations.dir} to use your own).` : '');
+      (opts.announce ?? ((l, logger) => logger.info(l)))(line, composed.logger);
+    }
+    if (config.database.migrate_on_start) {
+      const applied = await composed.database.migrateLatest();
+      if (applied.length) composed.logger.info('migrations applied', { migrations: applied });
+    } else {
+      const status = await composed.database.migrationStatus();
+      if (!status.current) composed.logger.warn('database schema is behind and migrate_on_start is off: run `leap-connector migrate latest`', { pending: status.pending });
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { composed, simulator, receiverUrl: partner?.url ?? null, close };
+}
