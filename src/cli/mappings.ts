@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import { deriveEvents, type MeterView } from '../domain/events';
 import { AppError, ValidationError } from '../errors';
-import { loadDestinationsDir, renderTestDelivery, type Destination, type EventContext } from '../mapping/destinations';
+import type { Destination, EventContext } from '../domain/destination';
+import { loadDestinationsDir, renderTestDelivery } from '../mapping/destinations';
 import { meterViewFromJson } from '../mapping/meter-file';
 import { eventType, instant, type ConfigFile } from './options';
 

@@ -29,6 +29,15 @@ export interface OutboundDestination {
   version: string;
 }
 
+/** A destination as loaded from its file: what the outbox and workers use, plus where it came from. */
+export interface Destination extends OutboundDestination {
+  file: string;
+  /** Patterns as written (`meter.created`, `meter.enrollment.*`, `*`). */
+  events: string[];
+  /** Secrets and header values taken from the environment, for the log redactor. */
+  sensitiveValues: string[];
+}
+
 /** The current destinations (hot-reloaded underneath). */
 export interface DestinationSource {
   all(): OutboundDestination[];

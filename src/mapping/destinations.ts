@@ -2,24 +2,12 @@ import { existsSync, readdirSync, readFileSync, statSync, watch, type FSWatcher 
 import path from 'node:path';
 import { formatProblem, type SourceProblem } from '../config/yaml-source';
 import { sha256Hex } from '../domain/canonical-json';
-import type { EventContext, OutboundDestination } from '../domain/destination';
+import type { Destination, EventContext } from '../domain/destination';
 import type { MeterView } from '../domain/events';
 import { webhookHeaders } from '../domain/signing';
 import { webhookBody } from '../domain/webhook-body';
 import type { Logger } from '../logger';
 import { parseDestination, type ParsedDestination } from './load-destination';
-
-/** One partner endpoint, compiled from its file in the destinations folder. */
-/** A destination as loaded from its file: what the outbox and workers use, plus where it came from. */
-export interface Destination extends OutboundDestination {
-  file: string;
-  /** Patterns as written (`meter.created`, `meter.enrollment.*`, `*`). */
-  events: string[];
-  /** Secrets and header values taken from the environment, for the log redactor. */
-  sensitiveValues: string[];
-}
-
-export type { EventContext };
 
 export interface LoadOptions {
   /** For "every secret has expired"; defaults to now. */

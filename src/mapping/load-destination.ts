@@ -12,7 +12,7 @@ import { METER_EVENT_TYPES } from '../domain/events';
 import { secretProblem, type SigningSecret } from '../domain/signing';
 import { MappingError } from '../errors';
 import { FIELD_KEYS, destinationSchema, mappingSchema, type DestinationFile } from './destination-schema';
-import type { Destination, EventContext } from './destinations';
+import type { Destination, EventContext } from '../domain/destination';
 import { compileEventPatterns, typesMatching } from './event-patterns';
 import { compileExpression, errorIndex, evaluate, isJsonataFailure, syntaxFailure, truthy } from './expressions';
 import { compileMapping, expressionProblem, problemAt, renderFields, scalarPosition, MAX_RECORD_BYTES, type CompiledField, type MappingSource, type OnMissing } from './field-mapping';

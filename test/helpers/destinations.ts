@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { meterView, type MeterView } from '../../src/domain/events';
 import { normalizeV1, normalizeV2 } from '../../src/domain/normalize';
-import type { Destination, EventContext } from '../../src/mapping/destinations';
+import type { Destination, EventContext } from '../../src/domain/destination';
 import { parseDestination } from '../../src/mapping/load-destination';
 import { formatProblem } from '../../src/config/yaml-source';
 import { v1SearchAnswer, v2DetailsGetAnswer, v2EnrollmentGetAnswer, v2EnrollmentSearchAnswer } from '../fixtures/leap-examples';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadDestinationsDir, renderTestDelivery, type EventContext } from '../../src/mapping/destinations';
+import type { EventContext } from '../../src/domain/destination';
+import { loadDestinationsDir, renderTestDelivery } from '../../src/mapping/destinations';
 import { meterViewFromJson } from '../../src/mapping/meter-file';
 
 const EXAMPLES = path.resolve(__dirname, '../../config/examples');
