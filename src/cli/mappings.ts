@@ -11,7 +11,12 @@ import { eventType, instant, type ConfigFile } from './options';
 /** `mappings check [dir]` and `mappings test`: lint destination files, and show what one would send. */
 export function addMappingCommands(program: Command, configFile: ConfigFile): void {
   const mappings = program.command('mappings').description('check destination files and try their field mappings on a meter (no network, no database)');
-  const dirOf = (dir: string | undefined): string => dir ?? loadConfig({ file: configFile() }).config.destinations.dir;
+  const dirOf = (dir: string | undefined): string => {
+    if (dir !== undefined) return dir;
+    const configured = loadConfig({ file: configFile() }).config.destinations.dir;
+    if (configured === null) throw new ValidationError('no destinations folder: create one beside the configuration file, set destinations.dir, or name the folder here');
+    return configured;
+  };
 
   mappings
     .command('check')

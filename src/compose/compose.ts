@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LeapClient } from '../clients/leap-client';
 import { WebhookSender } from '../clients/webhook-sender';
@@ -40,8 +39,6 @@ import { ReplayJobStore } from '../stores/replay-job-store';
 import { SyncRunStore } from '../stores/sync-run-store';
 import { SyncStateStore } from '../stores/sync-state-store';
 import { Transactor } from '../stores/transaction';
-
-const DEFAULT_DESTINATIONS_DIR = 'config/destinations';
 
 export interface Overrides {
   logger: Logger;
@@ -158,14 +155,14 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
 
   let registry: DestinationRegistry | null = null;
   let destinations = overrides.destinations;
-  const destinationsDir = path.resolve(config.destinations.dir);
-  if (!destinations && config.destinations.dir === DEFAULT_DESTINATIONS_DIR && !existsSync(destinationsDir)) {
-    // The default folder is optional (a connector run from elsewhere); a folder named in config is not.
-    logger.warn('no destinations folder: events are stored but sent nowhere', { dir: destinationsDir });
+  const destinationsDir = config.destinations.dir;
+  if (!destinations && destinationsDir === null) {
+    // No folder named and none beside the configuration file; a folder named in config must exist.
+    logger.warn('no destinations folder: events are stored but sent nowhere (create one beside the configuration file, or set destinations.dir)');
     destinations = { all: () => [], get: () => undefined };
   }
   if (!destinations) {
-    registry = new DestinationRegistry({ dir: destinationsDir, env: process.env, logger: logger.child({ component: 'destinations' }) });
+    registry = new DestinationRegistry({ dir: path.resolve(destinationsDir!), env: process.env, logger: logger.child({ component: 'destinations' }) });
     const { problems } = registry.load();
     if (problems.length) throw new ConfigError(problems, 'Invalid destination configuration');
     destinations = registry;

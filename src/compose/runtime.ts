@@ -1,5 +1,4 @@
 import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { deepFreeze, loadConfig, type LoadConfigOptions } from '../config/load';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
@@ -33,15 +32,15 @@ export interface OpenOptions extends LoadConfigOptions {
   demoPartner?: boolean;
 }
 
-function hasDestinationFiles(dir: string): boolean {
-  return existsSync(dir) && readdirSync(dir).some((f) => /\.ya?ml$/i.test(f));
+function hasDestinationFiles(dir: string | null): boolean {
+  return dir !== null && existsSync(dir) && readdirSync(dir).some((f) => /\.ya?ml$/i.test(f));
 }
 
 /** Config → (demo simulator) → compose → migrate when configured to, or insist the schema is current. */
 export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const loaded = opts.config ?? loadConfig(opts).config;
   const { config, simulator } = opts.needsLeap === false ? { config: withoutLeap(loaded), simulator: null } : await withDemoLeap(loaded);
-  const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(path.resolve(config.destinations.dir)) ? await startDemoPartner() : null;
+  const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(config.destinations.dir) ? await startDemoPartner() : null;
   let composed: Composed;
   try {
     composed = compose(config, partner ? { ...opts.overrides, destinations: partner.destinations } : opts.overrides);
@@ -57,7 +56,7 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   };
   try {
     if (simulator) {
-      const line = demoLine(config, simulator) + (partner ? ` Deliveries go to the sample receiver at ${partner.url} through the example CRM and device-platform destinations (add files to ${config.destinations.dir} to use your own).` : '');
+      const line = demoLine(config, simulator) + (partner ? ` Deliveries go to the sample receiver at ${partner.url} through the example CRM and device-platform destinations (add files to ${config.destinations.dir ?? 'a destinations folder beside the configuration file'} to use your own).` : '');
       (opts.announce ?? ((l, logger) => logger.info(l)))(line, composed.logger);
     }
     if (config.database.migrate_on_start) {

@@ -4,7 +4,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ConfigError } from '../errors';
 import { Cron } from 'croner';
-import { configSchema, ENV_API_KEYS, ENV_OVERRIDES, type Config } from './schema';
+import { configSchema, DEFAULT_DESTINATIONS_DIR, ENV_API_KEYS, ENV_OVERRIDES, type Config } from './schema';
 import { isDuration } from '../domain/duration';
 import { substituteEnv } from './substitute';
 import { formatProblem, fromPointer, toPointer, YamlSource, type SourceProblem } from './yaml-source';
@@ -50,11 +50,20 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   if (existsSync(file)) text = readFileSync(file, 'utf8');
   else if (explicit) throw new ConfigError([`${display}: configuration file not found`]);
   else usedFile = null;
-  return { config: parseConfig(text, display, env), file: usedFile };
+  const cwd = opts.cwd ?? process.cwd();
+  // With no file, the paths it would hold are relative to where the command runs.
+  return { config: parseConfig(text, display, env, { baseDir: usedFile ? path.dirname(usedFile) : cwd, cwd }), file: usedFile };
+}
+
+export interface ParseOptions {
+  /** The configuration file's folder: relative paths written in it resolve against it (default: cwd). */
+  baseDir?: string;
+  /** Where the command runs: relative paths given in the environment resolve against it (default: process.cwd()). */
+  cwd?: string;
 }
 
 /** The pure part of loadConfig, for tests and for `config check`. */
-export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv): Readonly<Config> {
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv, opts: ParseOptions = {}): Readonly<Config> {
   const yaml = new YamlSource(source, text);
   const problems: SourceProblem[] = [...yaml.syntaxProblems];
   if (problems.length) throw new ConfigError(problems.map(formatProblem));
@@ -113,7 +122,29 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     names.add(k.name);
   });
   if (problems.length) throw new ConfigError(dedupe(problems.map(formatProblem)));
+  const cwd = opts.cwd ?? process.cwd();
+  resolvePaths(config, { file: opts.baseDir ?? cwd, env: cwd }, fromEnv);
   return deepFreeze(config);
+}
+
+/**
+ * Relative paths become absolute: those written in the file (or its defaults) against the file's
+ * folder, as docker compose and eslint do, so a file means the same folders wherever the command
+ * starts; those given in the environment against the current directory, where they were typed.
+ */
+function resolvePaths(config: Config, base: { file: string; env: string }, fromEnv: Map<string, string>): void {
+  const url = config.database.url;
+  const sqlite = /^sqlite:(.+)$/.exec(url);
+  if (sqlite && sqlite[1] !== ':memory:' && !path.isAbsolute(sqlite[1]!)) {
+    config.database.url = `sqlite:${path.resolve(fromEnv.has('/database/url') ? base.env : base.file, sqlite[1]!)}`;
+  }
+  const dir = config.destinations.dir;
+  if (dir !== null) config.destinations.dir = path.resolve(base.file, dir);
+  else {
+    // Not named: the folder beside the file, if there is one; otherwise events are sent nowhere.
+    const beside = path.resolve(base.file, DEFAULT_DESTINATIONS_DIR);
+    config.destinations.dir = existsSync(beside) ? beside : null;
+  }
 }
 
 function setIn(target: Record<string, unknown>, p: readonly string[], value: unknown): void {

@@ -36,8 +36,12 @@ export interface DeliveryConfig {
 }
 
 export interface DestinationsConfig {
-  /** The folder of destination files (`*.yaml`, one per partner endpoint). */
-  dir: string;
+  /**
+   * The folder of destination files (`*.yaml`, one per partner endpoint), absolute once loaded.
+   * Null when none was named and there is no `destinations` folder beside the configuration file:
+   * events are stored and sent nowhere.
+   */
+  dir: string | null;
   /** Pick up edited destination files while `serve` runs (SIGHUP reloads either way). */
   watch: boolean;
 }
@@ -111,6 +115,12 @@ export interface SimulatorDemoConfig {
   evolve_every_seconds: number;
 }
 
+/** Where the embedded database lives when none is named: beside the configuration file, like every relative path in it. */
+export const DEFAULT_SQLITE_PATH = 'data/connector.sqlite';
+
+/** The destinations folder when none is named, beside the configuration file (used only if it exists). */
+export const DEFAULT_DESTINATIONS_DIR = 'destinations';
+
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 /** `90s`, `10m`, `1h`, `1.5d`; schedules also take a cron expression. */
 export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$';
@@ -159,7 +169,7 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        url: { type: 'string', pattern: '^(sqlite:.+|mysql2?://.+)$', default: 'sqlite:./data/connector.sqlite' },
+        url: { type: 'string', pattern: '^(sqlite:.+|mysql2?://.+)$', default: `sqlite:${DEFAULT_SQLITE_PATH}` },
         migrate_on_start: { type: 'boolean', default: true },
         pool_max: { ...positiveInt, maximum: 200, default: 10 },
       },
@@ -245,7 +255,7 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        dir: { type: 'string', minLength: 1, default: 'config/destinations' },
+        dir: { type: ['string', 'null'], minLength: 1, default: null },
         watch: { type: 'boolean', default: true },
       },
     },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -147,6 +147,43 @@ describe('leap-connector CLI', function () {
     const unknown = await run(['frobnicate'], { cwd: dir });
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+  });
+
+  it("a configuration's relative paths mean the same folders wherever the command starts; a copy means its own", async () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const connector = (name: string, destination: string) => {
+      const folder = path.join(dir, name);
+      mkdirSync(path.join(folder, 'partners'), { recursive: true });
+      writeFileSync(path.join(folder, 'connector.yaml'), 'database:\n  url: sqlite:state/c.sqlite\ndestinations:\n  dir: partners\n');
+      writeFileSync(path.join(folder, 'partners', `${destination}.yaml`), `url: https://${destination}.example/hooks\nevents: [meter.created]\nsecrets: [${secret}]\n`);
+      return folder;
+    };
+    const original = connector('original', 'crm');
+    // The copy of the file, beside its own destinations: it must never read the original's.
+    const copy = connector('copy', 'devices');
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'leap-connector-cwd-'));
+    try {
+      for (const cwd of [dir, elsewhere, original, ROOT]) {
+        for (const [folder, destination] of [
+          [original, 'crm'],
+          [copy, 'devices'],
+        ] as const) {
+          const r = await run(['--config', path.join(folder, 'connector.yaml'), 'mappings', 'check'], { cwd });
+          assert.equal(r.code, 0, explain(r));
+          assert.equal(r.stdout.trim(), `ok: 1 destination in ${path.join(folder, 'partners')}: ${destination}`, `from ${cwd}`);
+        }
+      }
+      // A relative --config is found from the current directory; what the file names, from its folder.
+      const relative = await run(['--config', 'copy/connector.yaml', 'migrate', 'latest'], { cwd: dir });
+      assert.equal(relative.code, 0, explain(relative));
+      assert.deepEqual(readdirSync(path.join(copy, 'state')), ['c.sqlite']);
+      const status = await run(['--config', path.join(copy, 'connector.yaml'), 'migrate', 'status'], { cwd: elsewhere });
+      assert.match(status.stdout, /schema is current/, explain(status));
+      assert.deepEqual(readdirSync(elsewhere), [], 'nothing is written where the command started');
+      assert.ok(!existsSync(path.join(original, 'state')), "the original's database is untouched");
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('a configuration with a typo and bad values exits 1 listing every problem as file:line:col: /pointer message', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, parseConfig, resolveConfigFile } from '../../src/config/load';
@@ -17,15 +17,17 @@ function problemsOf(fn: () => unknown): string[] {
 
 describe('configuration', () => {
   it('fills every default from an empty file', () => {
-    const c = parseConfig('', 'c.yaml', {});
+    const base = mkdtempSync(path.join(tmpdir(), 'cfg-defaults-'));
+    const c = parseConfig('', 'c.yaml', {}, { baseDir: base });
     assert.equal(c.leap.api_version, 'v2');
     assert.equal(c.leap.page_size, 500);
     assert.equal(c.leap.rate_limit.max_concurrent, 2);
-    assert.equal(c.database.url, 'sqlite:./data/connector.sqlite');
+    assert.equal(c.database.url, `sqlite:${path.join(base, 'data', 'connector.sqlite')}`);
     assert.equal(c.database.migrate_on_start, true);
     assert.equal(c.server.port, 8080);
     assert.equal(c.simulator.api_key, 'demo-key');
-    assert.deepEqual(c.destinations, { dir: 'config/destinations', watch: true });
+    // No destinations folder beside the file: none, rather than a folder that is not there.
+    assert.deepEqual(c.destinations, { dir: null, watch: true });
   });
 
   it('returns a frozen object', () => {
@@ -167,6 +169,53 @@ describe('configuration', () => {
 
   it('the shipped config/connector.yaml is valid and equals the defaults', () => {
     const shipped = loadConfig({ file: 'config/connector.yaml', env: {} }).config;
-    assert.deepEqual(shipped, parseConfig('', 'c.yaml', {}));
+    assert.deepEqual(shipped, parseConfig('', 'c.yaml', {}, { baseDir: path.resolve('config') }));
+  });
+
+  describe('relative paths', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'cfg-paths-'));
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'cfg-cwd-'));
+    const folder = path.join(root, 'connector');
+    mkdirSync(path.join(folder, 'partners'), { recursive: true });
+    mkdirSync(path.join(folder, 'destinations'));
+    writeFileSync(path.join(folder, 'named.yaml'), 'database:\n  url: sqlite:state/c.sqlite\ndestinations:\n  dir: partners\n');
+    writeFileSync(path.join(folder, 'defaults.yaml'), 'server:\n  port: 9000\n');
+
+    it('written in the file, resolve against its folder wherever the command starts', () => {
+      for (const cwd of [root, elsewhere, folder]) {
+        const { config } = loadConfig({ file: path.join(folder, 'named.yaml'), cwd, env: {} });
+        assert.equal(config.database.url, `sqlite:${path.join(folder, 'state', 'c.sqlite')}`);
+        assert.equal(config.destinations.dir, path.join(folder, 'partners'));
+      }
+      // A relative --config is found from the current directory; what it names, from its own folder.
+      const { config } = loadConfig({ file: 'connector/named.yaml', cwd: root, env: {} });
+      assert.equal(config.destinations.dir, path.join(folder, 'partners'));
+    });
+
+    it('left to their defaults, mean the database and the destinations folder beside the file', () => {
+      const { config } = loadConfig({ file: path.join(folder, 'defaults.yaml'), cwd: elsewhere, env: {} });
+      assert.equal(config.database.url, `sqlite:${path.join(folder, 'data', 'connector.sqlite')}`);
+      assert.equal(config.destinations.dir, path.join(folder, 'destinations'));
+    });
+
+    it('substituted from ${VAR} in the file, still resolve against the file', () => {
+      writeFileSync(path.join(folder, 'subst.yaml'), 'database:\n  url: sqlite:${DB_FILE}\n');
+      const { config } = loadConfig({ file: path.join(folder, 'subst.yaml'), cwd: elsewhere, env: { DB_FILE: 'x/y.sqlite' } });
+      assert.equal(config.database.url, `sqlite:${path.join(folder, 'x', 'y.sqlite')}`);
+    });
+
+    it('given in the environment, resolve against the current directory; absolute paths and :memory: stay', () => {
+      assert.equal(loadConfig({ file: path.join(folder, 'named.yaml'), cwd: elsewhere, env: { DATABASE_URL: 'sqlite:./mine.sqlite' } }).config.database.url, `sqlite:${path.join(elsewhere, 'mine.sqlite')}`);
+      assert.equal(loadConfig({ file: path.join(folder, 'named.yaml'), cwd: elsewhere, env: { DATABASE_URL: 'sqlite:/var/lib/c.sqlite' } }).config.database.url, 'sqlite:/var/lib/c.sqlite');
+      assert.equal(loadConfig({ file: path.join(folder, 'named.yaml'), cwd: elsewhere, env: { DATABASE_URL: 'sqlite::memory:' } }).config.database.url, 'sqlite::memory:');
+      assert.equal(loadConfig({ file: path.join(folder, 'named.yaml'), cwd: elsewhere, env: { DATABASE_URL: 'mysql://u@h:3306/d' } }).config.database.url, 'mysql://u@h:3306/d');
+    });
+
+    it('with no configuration file, resolve against the current directory', () => {
+      const { config, file } = loadConfig({ cwd: folder, env: {} });
+      assert.equal(file, null);
+      assert.equal(config.database.url, `sqlite:${path.join(folder, 'data', 'connector.sqlite')}`);
+      assert.equal(config.destinations.dir, path.join(folder, 'destinations'));
+    });
   });
 });
