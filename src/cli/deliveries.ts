@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { openRuntime, type Runtime } from '../compose/runtime';
 import { DELIVERY_STATUSES } from '../domain/delivery';
 import { METER_EVENT_TYPES } from '../domain/events';
-import { replayJobView } from '../services/delivery-admin-service';
+import { replayJobView } from '../services/delivery/admin-service';
 import { instant, positive, type ConfigFile } from './options';
 
 const short = (s: string | null | undefined, n: number) => (s && s.length > n ? `${s.slice(0, n - 1)}…` : (s ?? ''));

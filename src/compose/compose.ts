@@ -16,18 +16,19 @@ import { parseSchedule } from '../domain/schedule';
 import { createApp } from '../http/app';
 import { createLogger, type Logger, type Redactor } from '../logger';
 import { DestinationRegistry } from '../mapping/destinations';
-import { DeliveryAdminService } from '../services/delivery-admin-service';
-import { DeliveryWorker } from '../services/delivery-worker';
+import { DeliveryAdminService } from '../services/delivery/admin-service';
+import { DeliveryWorker } from '../services/delivery/delivery-worker';
 import type { DestinationSource } from '../domain/destination';
 import { HealthService } from '../services/health-service';
-import { OutboxService } from '../services/outbox-service';
-import { ReplayService } from '../services/replay-service';
+import { OutboxService } from '../services/delivery/outbox-service';
+import { ReplayService } from '../services/delivery/replay-service';
 import { LeapEventService } from '../services/leap-event-service';
 import { MeterQueryService } from '../services/meter-query-service';
-import { SyncAdminService } from '../services/sync-admin-service';
-import { SyncScheduler } from '../services/sync-scheduler';
-import { SyncService, type EventSink } from '../services/sync-service';
-import { type PageSource, SyncPageThread } from '../services/sync-pages';
+import { SyncAdminService } from '../services/sync/admin-service';
+import { SyncScheduler } from '../services/sync/scheduler';
+import type { EventSink } from '../services/sync/page-writer';
+import { SyncService } from '../services/sync/sync-service';
+import { type PageSource, SyncPageThread } from '../services/sync/page-source';
 import { DatabaseStore } from '../stores/database-store';
 import { DeliveryStore } from '../stores/delivery-store';
 import { DestinationStateStore } from '../stores/destination-state-store';
@@ -260,7 +261,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     health,
     leapEvents,
     syncAdmin: new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler }),
-    meters: new MeterQueryService({ meters: stores.meters, events: stores.events, sync }),
+    meters: new MeterQueryService({ meters: stores.meters, events: stores.events }),
     deliveryAdmin,
     replays,
     startReplayJobs: runReplayJobs,

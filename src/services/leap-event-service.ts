@@ -3,7 +3,7 @@ import { secretEquals } from '../domain/secrets';
 import { ValidationError, errorMessage, type ErrorDetail } from '../errors';
 import type { Logger } from '../logger';
 import type { LeapEventStore } from '../stores/leap-event-store';
-import type { SyncService } from './sync-service';
+import type { SyncService } from './sync/sync-service';
 
 export interface LeapEventSettings {
   enabled: boolean;

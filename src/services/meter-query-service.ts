@@ -4,7 +4,7 @@ import type { GroupAssignment } from '../domain/meter';
 import { NotFoundError } from '../errors';
 import type { EventStore } from '../stores/event-store';
 import type { MeterFilter, MeterStore, StoredMeter } from '../stores/meter-store';
-import type { SyncService } from './sync-service';
+import { storedMeter } from './sync/compare';
 
 /** A stored meter as the API shows it: normalized fields, actions, group assignments, bookkeeping. */
 export interface MeterRecord {
@@ -24,10 +24,10 @@ export interface MeterPage {
 }
 
 export class MeterQueryService {
-  constructor(private readonly deps: { meters: MeterStore; events: EventStore; sync: SyncService }) {}
+  constructor(private readonly deps: { meters: MeterStore; events: EventStore }) {}
 
   private record(s: StoredMeter, groups?: GroupAssignment[]): MeterRecord {
-    const meter = meterView(this.deps.sync.storedMeter(s));
+    const meter = meterView(storedMeter(s));
     return {
       meter: groups ? { ...meter, group_assignments: groups } : meter,
       sequence: s.sequence,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fromDbTime } from '../../src/db/dialect';
-import type { SyncProgress } from '../../src/services/sync-service';
+import type { SyncProgress } from '../../src/services/sync/sync-service';
 import { startSimulator, type RunningSimulator, type Simulator } from '../../src/simulator';
 import { LeaseStore, type Lease } from '../../src/stores/lease-store';
 import { childEnv, describeOutcome, runSync, succeeded, SyncChild, syncUntilDone, writeCliConfig, type CliConfigFile, type SyncOutcome } from '../helpers/cli-child';

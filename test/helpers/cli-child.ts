@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { SyncProgress, SyncResult } from '../../src/services/sync-service';
+import type { SyncProgress, SyncResult } from '../../src/services/sync/sync-service';
 import type { LeaseStore } from '../../src/stores/lease-store';
 
 const ROOT = path.resolve(__dirname, '../..');

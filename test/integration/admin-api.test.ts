@@ -5,7 +5,7 @@ import request from 'supertest';
 import { compose, type Composed } from '../../src/compose/compose';
 import { silentLogger } from '../../src/logger';
 import type { MeterRecord } from '../../src/services/meter-query-service';
-import type { SyncRunView } from '../../src/services/sync-admin-service';
+import type { SyncRunView } from '../../src/services/sync/admin-service';
 import type { RegionCode } from '../../src/simulator/catalog';
 import { testConfig } from '../helpers/config';
 import { testEngines } from '../helpers/db';

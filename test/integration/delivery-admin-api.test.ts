@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import type { DeliveryView, DestinationView } from '../../src/services/delivery-admin-service';
+import type { DeliveryView, DestinationView } from '../../src/services/delivery/admin-service';
 import { testEngines } from '../helpers/db';
 import { ADMIN_KEY, deliveryHarness, PARTNER_KEY, SECRET, type DeliveryHarness } from '../helpers/delivery-harness';
 import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';

@@ -3,7 +3,7 @@ import { LeapClient } from '../../src/clients/leap-client';
 import type { MeterEvent } from '../../src/domain/events';
 import { silentLogger } from '../../src/logger';
 import { startSimulator } from '../../src/simulator';
-import { localPages, type PageSource, PageThreadError, SyncPageThread } from '../../src/services/sync-pages';
+import { localPages, type PageSource, PageThreadError, SyncPageThread } from '../../src/services/sync/page-source';
 import { testEngines } from '../helpers/db';
 import { syncSnapshot } from '../helpers/db-snapshot';
 import { syncHarness, type SyncHarness } from '../helpers/sync-harness';

@@ -4,7 +4,7 @@ import { toDbTime } from '../../src/db/dialect';
 import type { LeapSearchFilter } from '../../src/domain/leap-types';
 import { canonicalInstant } from '../../src/domain/timestamps';
 import type { MeterEvent } from '../../src/domain/events';
-import { SyncBusyError } from '../../src/services/sync-service';
+import { SyncBusyError } from '../../src/services/sync/sync-errors';
 import { testEngines } from '../helpers/db';
 import { syncHarness, type SyncHarness } from '../helpers/sync-harness';
 

@@ -3,8 +3,8 @@ import type { ApiKeyConfig } from '../../config/schema';
 import { DELIVERY_STATUSES } from '../../domain/delivery';
 import { METER_EVENT_TYPES } from '../../domain/events';
 import { NotFoundError } from '../../errors';
-import { deliveryView, replayJobView, type DeliveryAdminService } from '../../services/delivery-admin-service';
-import type { ReplayService } from '../../services/replay-service';
+import { deliveryView, replayJobView, type DeliveryAdminService } from '../../services/delivery/admin-service';
+import type { ReplayService } from '../../services/delivery/replay-service';
 import { requireScope } from '../auth';
 import { validator } from '../validate';
 

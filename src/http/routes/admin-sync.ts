@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { ApiKeyConfig } from '../../config/schema';
 import { METER_EVENT_TYPES } from '../../domain/events';
 import { NotFoundError } from '../../errors';
-import type { SyncAdminService } from '../../services/sync-admin-service';
+import type { SyncAdminService } from '../../services/sync/admin-service';
 import { requireScope } from '../auth';
 import { validator } from '../validate';
 

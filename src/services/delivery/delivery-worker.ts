@@ -1,14 +1,14 @@
-import type { WebhookSender } from '../clients/webhook-sender';
-import type { Clock } from '../domain/clock';
-import { decide, nextProbeBackoff, type AttemptResult, type AttemptTrigger, type Decision, type Outcome } from '../domain/delivery';
-import { redactHeaders } from '../domain/headers';
-import { errorMessage } from '../errors';
-import type { Logger } from '../logger';
-import type { AttemptRecord, Delivery, DeliveryStore } from '../stores/delivery-store';
-import type { DestinationState, DestinationStateStore } from '../stores/destination-state-store';
-import type { Transactor } from '../stores/transaction';
-import type { DestinationSource, OutboundDestination } from '../domain/destination';
-import { groupBy } from '../domain/group-by';
+import type { WebhookSender } from '../../clients/webhook-sender';
+import type { Clock } from '../../domain/clock';
+import { decide, nextProbeBackoff, type AttemptResult, type AttemptTrigger, type Decision, type Outcome } from '../../domain/delivery';
+import { redactHeaders } from '../../domain/headers';
+import { errorMessage } from '../../errors';
+import type { Logger } from '../../logger';
+import type { AttemptRecord, Delivery, DeliveryStore } from '../../stores/delivery-store';
+import type { DestinationState, DestinationStateStore } from '../../stores/destination-state-store';
+import type { Transactor } from '../../stores/transaction';
+import type { DestinationSource, OutboundDestination } from '../../domain/destination';
+import { groupBy } from '../../domain/group-by';
 
 /** The window over which a destination's pace (answers a second) is measured. */
 const PACE_WINDOW_MS = 100;

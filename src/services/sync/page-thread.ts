@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import { type DecodedAnswer, type DecodedPage, decodePage } from '../clients/leap-validate';
-import { audit, latestOf, type SerializedPart, serializePart } from '../domain/raw-parts';
+import { type DecodedAnswer, type DecodedPage, decodePage } from '../../clients/leap-validate';
+import { audit, latestOf, type SerializedPart, serializePart } from '../../domain/raw-parts';
 import { freshMeter, type FreshMeter } from './fresh-meter';
 
 /**

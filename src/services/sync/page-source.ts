@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import type { DecodedAnswer, DecodedPage, PageDecoder } from '../clients/leap-client';
-import { startThread } from '../worker-thread';
-import { type FromPageThread, type PackedPairs, type PageRef, PagePairing, type PairedMeters, type ToPageThread, unpackPairs } from './sync-page-thread';
+import type { DecodedAnswer, DecodedPage, PageDecoder } from '../../clients/leap-client';
+import { startThread } from '../../worker-thread';
+import { type FromPageThread, type PackedPairs, type PageRef, PagePairing, type PairedMeters, type ToPageThread, unpackPairs } from './page-thread';
 
-export type { PageRef, PairedMeters } from './sync-page-thread';
+export type { PageRef, PairedMeters } from './page-thread';
 
 /** One walk's pages in the page thread: decoded there, paired there, let go when the walk ends. */
 export interface PageWalk {
@@ -95,7 +95,7 @@ export class SyncPageThread implements PageSource {
     if (this.current) return this.current;
     // A smaller young generation than V8's default: the pages it parses are let go of at once, and
     // the connector's memory stays within its bound.
-    const worker = startThread(path.join(__dirname, 'sync-page-thread'), 'servePages', { resourceLimits: { maxYoungGenerationSizeMb: 24 } });
+    const worker = startThread(path.join(__dirname, 'page-thread'), 'servePages', { resourceLimits: { maxYoungGenerationSizeMb: 24 } });
     const thread: PageThreadRun = { worker, waiting: new Map(), gone: false };
     worker.unref();
     worker.on('message', (m: FromPageThread) => {

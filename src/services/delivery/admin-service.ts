@@ -1,10 +1,10 @@
-import type { Clock } from '../domain/clock';
-import { NotFoundError } from '../errors';
-import type { Logger } from '../logger';
-import type { Attempt, Delivery, DeliveryFilter, DeliveryStore } from '../stores/delivery-store';
-import type { DestinationState, DestinationStateStore } from '../stores/destination-state-store';
-import type { ReplayJob } from '../stores/replay-job-store';
-import type { DestinationSource } from '../domain/destination';
+import type { Clock } from '../../domain/clock';
+import { NotFoundError } from '../../errors';
+import type { Logger } from '../../logger';
+import type { Attempt, Delivery, DeliveryFilter, DeliveryStore } from '../../stores/delivery-store';
+import type { DestinationState, DestinationStateStore } from '../../stores/destination-state-store';
+import type { ReplayJob } from '../../stores/replay-job-store';
+import type { DestinationSource } from '../../domain/destination';
 
 export interface DeliveryView {
   id: string;

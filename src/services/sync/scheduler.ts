@@ -1,9 +1,10 @@
-import type { Clock } from '../domain/clock';
-import type { Schedule } from '../domain/schedule';
-import { errorMessage } from '../errors';
-import type { Logger } from '../logger';
-import type { SyncRun, SyncRunStore } from '../stores/sync-run-store';
-import { SyncBusyError, SyncStoppedError, type SyncOptions, type SyncResult, type SyncService } from './sync-service';
+import type { Clock } from '../../domain/clock';
+import type { Schedule } from '../../domain/schedule';
+import { errorMessage } from '../../errors';
+import type { Logger } from '../../logger';
+import type { SyncRun, SyncRunStore } from '../../stores/sync-run-store';
+import { SyncBusyError, SyncStoppedError } from './sync-errors';
+import type { SyncOptions, SyncResult, SyncService } from './sync-service';
 
 export interface SyncSchedulerDeps {
   sync: SyncService;

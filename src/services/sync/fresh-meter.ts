@@ -1,8 +1,8 @@
-import { deriveEvents, type PendingEvent } from '../domain/events';
-import type { Meter, MeterRaw } from '../domain/meter';
-import { meterFromRaw } from '../domain/normalize';
-import { contentHash, leapUpdatedAt, type SerializedPart } from '../domain/raw-parts';
-import { groupRows, meterColumns, type MeterWrite } from '../stores/meter-store';
+import { deriveEvents, type PendingEvent } from '../../domain/events';
+import type { Meter, MeterRaw } from '../../domain/meter';
+import { meterFromRaw } from '../../domain/normalize';
+import { contentHash, leapUpdatedAt, type SerializedPart } from '../../domain/raw-parts';
+import { groupRows, meterColumns, type MeterWrite } from '../../stores/meter-store';
 
 /**
  * A meter not stored yet, as the sync first writes it: its row, its group assignments and the

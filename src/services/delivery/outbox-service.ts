@@ -1,14 +1,14 @@
-import { canonicalJson, sha256Hex } from '../domain/canonical-json';
-import type { Clock } from '../domain/clock';
-import type { MeterEvent } from '../domain/events';
-import { messageId } from '../domain/ids';
-import { webhookBody } from '../domain/webhook-body';
-import { errorMessage } from '../errors';
-import type { Logger } from '../logger';
-import type { DeliveryStore, NewDelivery } from '../stores/delivery-store';
-import type { Tx } from '../stores/transaction';
-import type { DestinationSource, EventContext, OutboundDestination } from '../domain/destination';
-import type { EventSink } from './sync-service';
+import { canonicalJson, sha256Hex } from '../../domain/canonical-json';
+import type { Clock } from '../../domain/clock';
+import type { MeterEvent } from '../../domain/events';
+import { messageId } from '../../domain/ids';
+import { webhookBody } from '../../domain/webhook-body';
+import { errorMessage } from '../../errors';
+import type { Logger } from '../../logger';
+import type { DeliveryStore, NewDelivery } from '../../stores/delivery-store';
+import type { Tx } from '../../stores/transaction';
+import type { DestinationSource, EventContext, OutboundDestination } from '../../domain/destination';
+import type { EventSink } from '../sync/page-writer';
 
 /** Detail updates are sent only when the destination's mapped record actually changes. */
 const SUPPRESSIBLE = 'meter.details.updated';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../domain/clock';
-import { canonicalInstant } from '../domain/timestamps';
-import { AppError, ConflictError, NotFoundError, ValidationError, errorMessage } from '../errors';
-import type { Logger } from '../logger';
-import type { Delivery, DeliveryFilter, DeliveryStore } from '../stores/delivery-store';
-import type { EventStore } from '../stores/event-store';
-import type { ReplayFilter, ReplayJob, ReplayJobStore } from '../stores/replay-job-store';
-import type { DestinationSource } from '../domain/destination';
+import type { Clock } from '../../domain/clock';
+import { canonicalInstant } from '../../domain/timestamps';
+import { AppError, ConflictError, NotFoundError, ValidationError, errorMessage } from '../../errors';
+import type { Logger } from '../../logger';
+import type { Delivery, DeliveryFilter, DeliveryStore } from '../../stores/delivery-store';
+import type { EventStore } from '../../stores/event-store';
+import type { ReplayFilter, ReplayJob, ReplayJobStore } from '../../stores/replay-job-store';
+import type { DestinationSource } from '../../domain/destination';
 import { renderDelivery } from './outbox-service';
 
 export const DEFAULT_REPLAY_CAP = 10_000;

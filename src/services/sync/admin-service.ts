@@ -1,7 +1,7 @@
-import type { MeterEvent } from '../domain/events';
-import type { EventFilter, EventStore } from '../stores/event-store';
-import type { SyncRun, SyncRunStore } from '../stores/sync-run-store';
-import type { StartRunOptions, SyncScheduler } from './sync-scheduler';
+import type { MeterEvent } from '../../domain/events';
+import type { EventFilter, EventStore } from '../../stores/event-store';
+import type { SyncRun, SyncRunStore } from '../../stores/sync-run-store';
+import type { StartRunOptions, SyncScheduler } from './scheduler';
 
 /** A sync run as the admin API shows it. */
 export interface SyncRunView {
