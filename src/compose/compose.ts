@@ -30,7 +30,9 @@ import type { EventSink } from '../services/sync/page-writer';
 import { SyncService } from '../services/sync/sync-service';
 import { type PageSource, SyncPageThread } from '../services/sync/page-source';
 import { DatabaseStore } from '../stores/database-store';
-import { DeliveryStore } from '../stores/delivery-store';
+import { DeliveryAdminStore } from '../stores/deliveries/admin-store';
+import { AttemptStore } from '../stores/deliveries/attempt-store';
+import { DeliveryQueueStore } from '../stores/deliveries/queue-store';
 import { DestinationStateStore } from '../stores/destination-state-store';
 import { EventStore } from '../stores/event-store';
 import { LeapEventStore } from '../stores/leap-event-store';
@@ -74,7 +76,11 @@ export interface Composed {
     runs: SyncRunStore;
     leases: LeaseStore;
     leapEvents: LeapEventStore;
-    deliveries: DeliveryStore;
+    /** The outbox: enqueued by the sync, claimed by the workers. */
+    deliveryQueue: DeliveryQueueStore;
+    attempts: AttemptStore;
+    /** Deliveries as support reads and replays them. */
+    deliveries: DeliveryAdminStore;
     destinationStates: DestinationStateStore;
     replayJobs: ReplayJobStore;
   };
@@ -145,7 +151,9 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     runs: new SyncRunStore(db),
     leases: new LeaseStore(db),
     leapEvents: new LeapEventStore(db),
-    deliveries: new DeliveryStore(db),
+    deliveryQueue: new DeliveryQueueStore(db),
+    attempts: new AttemptStore(db),
+    deliveries: new DeliveryAdminStore(db),
     destinationStates: new DestinationStateStore(db),
     replayJobs: new ReplayJobStore(db),
   };
@@ -173,13 +181,14 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
   };
   keepSecretsOutOfLogs();
   registry?.onChange(keepSecretsOutOfLogs);
-  const outbox = new OutboxService({ destinations, deliveries: stores.deliveries, clock, logger: logger.child({ component: 'outbox' }) });
+  const outbox = new OutboxService({ destinations, queue: stores.deliveryQueue, clock, logger: logger.child({ component: 'outbox' }) });
   const ownsSender = !overrides.sender;
   const sender =
     overrides.sender ??
     new WebhookSender(limits ? { limiterFactory: (t) => limits.limiter(`destination:${t.name}`, { ratePerSecond: t.ratePerSecond!, maxConcurrent: t.concurrency }) } : {});
   const worker = new DeliveryWorker({
-    deliveries: stores.deliveries,
+    queue: stores.deliveryQueue,
+    attempts: stores.attempts,
     states: stores.destinationStates,
     transactor,
     destinations,
@@ -201,7 +210,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     owner,
     notify: () => worker.notify(),
   });
-  const deliveryAdmin = new DeliveryAdminService({ deliveries: stores.deliveries, states: stores.destinationStates, destinations, clock, logger: logger.child({ component: 'destinations' }), notify: () => {
+  const deliveryAdmin = new DeliveryAdminService({ deliveries: stores.deliveries, attempts: stores.attempts, states: stores.destinationStates, destinations, clock, logger: logger.child({ component: 'destinations' }), notify: () => {
       worker.invalidateStates();
       worker.notify();
     } });

@@ -16,7 +16,7 @@ import type { Destination } from '../../src/domain/destination';
 import { loadDestinationsDir } from '../../src/mapping/destinations';
 import type { DestinationSource } from '../../src/domain/destination';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
-import type { Attempt, Delivery } from '../../src/stores/delivery-store';
+import type { Attempt, Delivery } from '../../src/stores/deliveries/rows';
 import type { DestinationState } from '../../src/stores/destination-state-store';
 import { testConfig } from './config';
 import { createTestDb, type Engine, type TestDb } from './db';
@@ -208,7 +208,7 @@ export async function deliveryHarness(engine: Engine, opts: DeliveryHarnessOptio
       if (!d) throw new Error(`no delivery ${id}`);
       return d;
     },
-    attempts: (id) => composed.stores.deliveries.attempts(id),
+    attempts: (id) => composed.stores.attempts.list(id),
     state: (destination) => composed.stores.destinationStates.get(destination),
     api: () => request.agent(composed.app).set('Authorization', `Bearer ${ADMIN_KEY}`),
     async cli(...args) {

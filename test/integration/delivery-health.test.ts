@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Delivery } from '../../src/stores/delivery-store';
+import type { Delivery } from '../../src/stores/deliveries/rows';
 import { testEngines } from '../helpers/db';
 import { deliveryHarness, SECRET, sharedTestDb, until, type DeliveryHarness, type DestinationSpec } from '../helpers/delivery-harness';
 import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';

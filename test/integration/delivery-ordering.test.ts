@@ -124,7 +124,7 @@ for (const engine of testEngines()) {
       // No poll within the test: only written results and new work may start another claim.
       await setUp({ crm: { events: ['*'], concurrency: 4 } }, 30, { pollInterval: '10m' });
       partner.setDefault({ kind: 'sleep', ms: 5 });
-      const store = h.composed.stores.deliveries;
+      const store = h.composed.stores.deliveryQueue;
       const claimDue = store.claimDue.bind(store);
       const claimIds = store.claimIds.bind(store);
       const claims: number[] = [];
@@ -173,7 +173,7 @@ for (const engine of testEngines()) {
 
     it('claims further ahead for a receiver that answers fast: more than two rounds of its concurrency at once', async () => {
       await setUp({ crm: { events: ['meter.created'], concurrency: 2 } }, 300, { pollInterval: '10m' });
-      const store = h.composed.stores.deliveries;
+      const store = h.composed.stores.deliveryQueue;
       const claimDue = store.claimDue.bind(store);
       const asked: number[] = [];
       store.claimDue = async (destination, owner, limit, ...rest) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { RESPONSE_BODY_LIMIT } from '../../src/clients/webhook-sender';
 import { REDACTED } from '../../src/domain/redaction';
-import type { Delivery } from '../../src/stores/delivery-store';
+import type { Delivery } from '../../src/stores/deliveries/rows';
 import { testEngines } from '../helpers/db';
 import { deliveryHarness, destinationYaml, SECRET, sharedTestDb, type DeliveryHarness, type DestinationSpec } from '../helpers/delivery-harness';
 import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';

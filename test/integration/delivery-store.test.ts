@@ -1,18 +1,25 @@
 import assert from 'node:assert/strict';
 import { toDbTime } from '../../src/db/dialect';
-import { DeliveryStore, type AttemptRecord, type NewDelivery } from '../../src/stores/delivery-store';
+import { DeliveryAdminStore } from '../../src/stores/deliveries/admin-store';
+import { AttemptStore } from '../../src/stores/deliveries/attempt-store';
+import { DeliveryQueueStore } from '../../src/stores/deliveries/queue-store';
+import type { AttemptRecord, NewDelivery } from '../../src/stores/deliveries/rows';
 import { createTestDb, testEngines, type TestDb } from '../helpers/db';
 
 for (const engine of testEngines()) {
-  describe(`delivery store over long histories (${engine})`, () => {
+  describe(`delivery stores over long histories (${engine})`, () => {
     let db: TestDb;
-    let store: DeliveryStore;
+    let store: DeliveryQueueStore;
+    let attempts: AttemptStore;
+    let admin: DeliveryAdminStore;
     let n = 0;
     const now = toDbTime(new Date('2026-06-10T12:00:00Z'));
 
     before(async () => {
       db = await createTestDb(engine);
-      store = new DeliveryStore(db.knex);
+      store = new DeliveryQueueStore(db.knex);
+      attempts = new AttemptStore(db.knex);
+      admin = new DeliveryAdminStore(db.knex);
     });
     after(() => db.destroy());
 
@@ -95,13 +102,13 @@ for (const engine of testEngines()) {
         // A later batch for a meter already in line waits behind it.
         await db.knex.transaction((trx) => store.insertMany(trx, [fresh('l-b', 2)]));
         assert.equal((await stored())['l-b#2'], 'waiting');
-        assert.equal((await store.get(a[1]!.id))?.status, 'pending', 'waiting is pending to everyone outside the store');
-        assert.equal(await store.count({ destination: 'line', status: 'pending' }), 5);
+        assert.equal((await admin.get(a[1]!.id))?.status, 'pending', 'waiting is pending to everyone outside the store');
+        assert.equal(await admin.count({ destination: 'line', status: 'pending' }), 5);
         assert.deepEqual(await claim(), ['l-a#1', 'l-b#1']);
         // Done, delivered or dead, the next in line goes; a retry keeps its place.
-        await db.knex.transaction((trx) => store.record(trx, [done(a[0]!, 'delivered'), done(b[0]!, 'pending')], at));
+        await db.knex.transaction((trx) => attempts.record(trx, [done(a[0]!, 'delivered'), done(b[0]!, 'pending')], at));
         assert.deepEqual(await claim(), ['l-a#2', 'l-b#1']);
-        await db.knex.transaction((trx) => store.record(trx, [done(a[1]!, 'dead')], at));
+        await db.knex.transaction((trx) => attempts.record(trx, [done(a[1]!, 'dead')], at));
         assert.deepEqual(await stored(), { 'l-a#1': 'delivered', 'l-a#2': 'dead', 'l-a#3': 'pending', 'l-b#1': 'delivering', 'l-b#2': 'waiting' });
       });
 
@@ -109,18 +116,18 @@ for (const engine of testEngines()) {
         const m = [fresh('l-r', 1), fresh('l-r', 2), fresh('l-r', 3)];
         await db.knex.transaction((trx) => store.insertMany(trx, m));
         await store.claimDue('line', 'w', 100, new Date('2026-06-10T12:00:01Z'), 60_000);
-        await db.knex.transaction((trx) => store.record(trx, [done(m[0]!, 'delivered')], at));
+        await db.knex.transaction((trx) => attempts.record(trx, [done(m[0]!, 'delivered')], at));
         assert.deepEqual(await stored().then((x) => [x['l-r#1'], x['l-r#2'], x['l-r#3']]), ['delivered', 'pending', 'waiting']);
-        await store.requeue([m[0]!.id], 'replay', at);
+        await admin.requeue([m[0]!.id], 'replay', at);
         assert.deepEqual(await stored().then((x) => [x['l-r#1'], x['l-r#2'], x['l-r#3']]), ['pending', 'waiting', 'waiting']);
         const row = (await db.knex('deliveries').where({ id: m[0]!.id }).first()) as { delivered_at: unknown };
         assert.equal(row.delivered_at, null, 'back in line, not delivered');
         // Replayed while a later one is in flight: both may go (the one in flight cannot be held back).
         assert.deepEqual(await claim(), ['l-r#1']);
-        await db.knex.transaction((trx) => store.record(trx, [done(m[0]!, 'delivered')], at));
+        await db.knex.transaction((trx) => attempts.record(trx, [done(m[0]!, 'delivered')], at));
         assert.deepEqual(await claim(), ['l-r#2']);
         assert.equal((await stored())['l-r#2'], 'delivering');
-        await store.requeue([m[0]!.id], 'replay', at);
+        await admin.requeue([m[0]!.id], 'replay', at);
         assert.deepEqual(await stored().then((x) => [x['l-r#1'], x['l-r#2'], x['l-r#3']]), ['pending', 'delivering', 'waiting']);
       });
 

@@ -1,7 +1,9 @@
 import type { Clock } from '../../domain/clock';
 import { NotFoundError } from '../../errors';
 import type { Logger } from '../../logger';
-import type { Attempt, Delivery, DeliveryFilter, DeliveryStore } from '../../stores/delivery-store';
+import type { DeliveryAdminStore } from '../../stores/deliveries/admin-store';
+import type { AttemptStore } from '../../stores/deliveries/attempt-store';
+import type { Attempt, Delivery, DeliveryFilter } from '../../stores/deliveries/rows';
 import type { DestinationState, DestinationStateStore } from '../../stores/destination-state-store';
 import type { ReplayJob } from '../../stores/replay-job-store';
 import type { DestinationSource } from '../../domain/destination';
@@ -125,7 +127,7 @@ export function replayJobView(j: ReplayJob): Record<string, unknown> {
 
 /** Deliveries, attempts and destination health for support staff; pausing and resuming by hand. */
 export class DeliveryAdminService {
-  constructor(private readonly deps: { deliveries: DeliveryStore; states: DestinationStateStore; destinations: DestinationSource; clock: Clock; logger: Logger; notify: () => void }) {}
+  constructor(private readonly deps: { deliveries: DeliveryAdminStore; attempts: AttemptStore; states: DestinationStateStore; destinations: DestinationSource; clock: Clock; logger: Logger; notify: () => void }) {}
 
   async list(filter: DeliveryFilter, limit: number, before?: string): Promise<{ deliveries: DeliveryView[]; next_before: string | null }> {
     const rows = await this.deps.deliveries.list(filter, { limit: limit + 1, before });
@@ -136,7 +138,7 @@ export class DeliveryAdminService {
   async get(id: string): Promise<DeliveryView & { body: string; attempts_log: AttemptView[] }> {
     const d = await this.deps.deliveries.get(id);
     if (!d) throw new NotFoundError('delivery', id);
-    return { ...deliveryView(d), body: d.body, attempts_log: (await this.deps.deliveries.attempts(id)).map(attemptView) };
+    return { ...deliveryView(d), body: d.body, attempts_log: (await this.deps.attempts.list(id)).map(attemptView) };
   }
 
   async destinations(): Promise<DestinationView[]> {

@@ -1,11 +1,14 @@
 import type { WebhookSender } from '../../clients/webhook-sender';
 import type { Clock } from '../../domain/clock';
-import { decide, nextProbeBackoff, type AttemptResult, type AttemptTrigger, type Decision, type Outcome } from '../../domain/delivery';
-import { redactHeaders } from '../../domain/headers';
+import type { AttemptResult, AttemptTrigger, Outcome } from '../../domain/delivery';
 import { errorMessage } from '../../errors';
 import type { Logger } from '../../logger';
-import type { AttemptRecord, Delivery, DeliveryStore } from '../../stores/delivery-store';
+import type { AttemptStore } from '../../stores/deliveries/attempt-store';
+import type { DeliveryQueueStore } from '../../stores/deliveries/queue-store';
+import type { Delivery } from '../../stores/deliveries/rows';
 import type { DestinationState, DestinationStateStore } from '../../stores/destination-state-store';
+import { DestinationHealth, type SettledAttempt } from './destination-health';
+import { settle } from './settle';
 import type { Transactor } from '../../stores/transaction';
 import type { DestinationSource, OutboundDestination } from '../../domain/destination';
 import { groupBy } from '../../domain/group-by';
@@ -35,29 +38,6 @@ export interface WorkerCounters {
   resumedDestinations: number;
 }
 
-/** What a batch of one destination's results says about its health, in order. */
-function outcomes(items: Pending[]): { successes: number; failures: number; failuresAfterLastSuccess: number; lastStatus: number | null; lastSuccessAt: Date | null; lastFailureAt: Date | null } {
-  const successes = items.filter((i) => i.decision.outcome === 'delivered');
-  const failures = items.filter((i) => i.decision.failure);
-  const lastSuccessIndex = items.findLastIndex((i) => i.decision.outcome === 'delivered');
-  return {
-    successes: successes.length,
-    failures: failures.length,
-    failuresAfterLastSuccess: items.slice(lastSuccessIndex + 1).filter((i) => i.decision.failure).length,
-    lastStatus: items.at(-1)?.status ?? null,
-    lastSuccessAt: successes.at(-1)?.at ?? null,
-    lastFailureAt: failures.at(-1)?.at ?? null,
-  };
-}
-
-interface Pending {
-  record: AttemptRecord;
-  destination: string;
-  decision: Decision;
-  status: number | null;
-  at: Date;
-}
-
 /**
  * Claims due deliveries and sends them. Per destination and meter a later event waits for the
  * earlier one to be delivered or dead (the claim query enforces it); each destination has its
@@ -71,7 +51,7 @@ export class DeliveryWorker {
   private woken = false;
   private readonly inflight = new Map<string, number>();
   private readonly sends = new Set<Promise<void>>();
-  private results: Pending[] = [];
+  private results: SettledAttempt[] = [];
   private flushing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private lastReap = 0;
@@ -86,11 +66,13 @@ export class DeliveryWorker {
   private readonly starved = new Map<string, number>();
   /** A cycle is between claiming and dispatching: its deliveries are in neither the DB queue nor `sends`. */
   private cycling = false;
+  private readonly health: DestinationHealth;
   readonly counters: WorkerCounters = { sent: 0, delivered: 0, retried: 0, dead: 0, throttled: 0, pausedDestinations: 0, resumedDestinations: 0 };
 
   constructor(
     private readonly deps: {
-      deliveries: DeliveryStore;
+      queue: DeliveryQueueStore;
+      attempts: AttemptStore;
       states: DestinationStateStore;
       transactor: Transactor;
       destinations: DestinationSource;
@@ -101,7 +83,9 @@ export class DeliveryWorker {
       settings: DeliveryWorkerSettings;
       random?: () => number;
     },
-  ) {}
+  ) {
+    this.health = new DestinationHealth({ states: deps.states, destinations: deps.destinations, logger: deps.logger, counters: this.counters });
+  }
 
   start(): void {
     if (this.running) return;
@@ -138,12 +122,12 @@ export class DeliveryWorker {
       await this.flush();
       // Only what this worker could send counts: paused destinations and meters waiting in line do not.
       this.invalidateStates();
-      const states = await this.destinationStates(this.deps.clock.now());
+      const states = await this.health.states(this.deps.clock.now());
       const open = this.deps.destinations
         .all()
         .filter((d) => d.enabled && !states.get(d.name)?.paused)
         .map((d) => d.name);
-      const next = await this.deps.deliveries.nextDueAt(open);
+      const next = await this.deps.queue.nextDueAt(open);
       const busy = this.cycling || this.sends.size > 0 || this.results.length > 0 || this.flushing !== null;
       if (!busy && (!next || next.getTime() > this.deps.clock.now().getTime())) return;
       if (Date.now() > until) throw new Error('delivery worker did not drain in time');
@@ -220,18 +204,18 @@ export class DeliveryWorker {
     const now = this.deps.clock.now();
     if (now.getTime() - this.lastReap > Math.min(5000, this.deps.settings.claimTtlMs / 2)) {
       this.lastReap = now.getTime();
-      const released = await this.deps.deliveries.releaseExpiredClaims(
+      const released = await this.deps.queue.releaseExpiredClaims(
         this.deps.destinations.all().map((d) => d.name),
         now,
       );
       if (released) this.deps.logger.warn('took back deliveries whose worker stopped before finishing', { count: released });
     }
-    const states = await this.destinationStates(now);
+    const states = await this.health.states(now);
     if (now.getTime() - this.lastLineUp > LINE_UP_EVERY_MS || now.getTime() < this.lastLineUp) {
       this.lastLineUp = now.getTime();
       for (const d of this.deps.destinations.all()) {
         if (!d.enabled || states.get(d.name)?.paused) continue;
-        const moved = await this.deps.deliveries.lineUpStalled(d.name);
+        const moved = await this.deps.queue.lineUpStalled(d.name);
         if (!moved) continue;
         this.deps.logger.info('put in order meters whose next delivery waited with nothing ahead of it', { destination: d.name, meters: moved });
         this.generation += 1; // the claims below must look again
@@ -256,7 +240,7 @@ export class DeliveryWorker {
       // What the claim saw is as of before it was asked: a change meanwhile (results written while
       // it ran) must still start the next one.
       const seen = this.generation;
-      const claimed = await this.deps.deliveries.claimDue(d.name, this.deps.owner, free, now, this.claimTtl(d));
+      const claimed = await this.deps.queue.claimDue(d.name, this.deps.owner, free, now, this.claimTtl(d));
       if (claimed.length < free) {
         this.starved.set(d.name, seen);
         // Room to spare: a delivery that joined its line as the line emptied may have been left
@@ -264,7 +248,7 @@ export class DeliveryWorker {
         const last = this.lastNearSweep.get(d.name) ?? 0;
         if (now.getTime() - last >= 1000 || now.getTime() < last) {
           this.lastNearSweep.set(d.name, now.getTime());
-          if (await this.deps.deliveries.lineUpStalled(d.name, { newest: 200 })) this.notify();
+          if (await this.deps.queue.lineUpStalled(d.name, { newest: 200 })) this.notify();
         }
       }
       else this.starved.delete(d.name);
@@ -274,19 +258,9 @@ export class DeliveryWorker {
     return worked;
   }
 
-  private statesCache: { at: number; map: Map<string, DestinationState> } | null = null;
-
-  /** Pause state changes rarely: read it at most once a second (and after every local change). */
-  private async destinationStates(now: Date): Promise<Map<string, DestinationState>> {
-    if (!this.statesCache || now.getTime() - this.statesCache.at > 1000 || now.getTime() < this.statesCache.at) {
-      this.statesCache = { at: now.getTime(), map: new Map((await this.deps.states.all()).map((s) => [s.name, s])) };
-    }
-    return this.statesCache.map;
-  }
-
   /** Forget cached pause states (a pause or resume happened here, or came from outside). */
   invalidateStates(): void {
-    this.statesCache = null;
+    this.health.invalidate();
   }
 
   /** Long enough for the rounds claimed ahead to time out one after another, and then some. */
@@ -295,15 +269,14 @@ export class DeliveryWorker {
   }
 
   private async probe(d: OutboundDestination, st: DestinationState, now: Date): Promise<boolean> {
-    const backoff = nextProbeBackoff(st.probeBackoffMs);
-    if (!(await this.deps.states.takeProbe(d.name, now, new Date(now.getTime() + backoff), backoff))) return false;
-    const delivery = await this.deps.deliveries.claimProbe(d.name, this.deps.owner, now, this.claimTtl(d));
+    const probe = await this.health.takeProbe(d.name, st, now);
+    if (!probe) return false;
+    const delivery = await this.deps.queue.claimProbe(d.name, this.deps.owner, now, this.claimTtl(d));
     if (!delivery) {
-      // Nothing waiting: nothing to prove the endpoint with, so it resumes and real traffic decides.
-      if (await this.deps.states.resume(d.name, now)) this.resumed(d.name, 'nothing waiting to probe with');
+      await this.health.resumeIdle(d.name, now);
       return false;
     }
-    this.deps.logger.info('probing paused destination', { destination: d.name, delivery_id: delivery.id, next_probe_in_ms: backoff });
+    this.deps.logger.info('probing paused destination', { destination: d.name, delivery_id: delivery.id, next_probe_in_ms: probe.backoffMs });
     this.dispatch(d, delivery, 'probe');
     return true;
   }
@@ -314,7 +287,7 @@ export class DeliveryWorker {
     const p = this.deps.sender
       // Signed as the request starts, with the secrets active then: fresh timestamp, current keys.
       .send(target, { headers: { 'content-type': 'application/json', 'user-agent': 'leap-connector', ...d.headers }, body: delivery.body, sign: { id: delivery.id, secrets: d.secrets } })
-      .then(({ request, result }) => this.settle(d, delivery, trigger, request.headers, result))
+      .then(({ request, result }) => this.answer(d, delivery, trigger, request.headers, result))
       .catch((err: unknown) => this.deps.logger.error('send failed unexpectedly', { destination: d.name, delivery_id: delivery.id, err: errorMessage(err) }))
       .finally(() => {
         const left = (this.inflight.get(d.name) ?? 1) - 1;
@@ -327,39 +300,15 @@ export class DeliveryWorker {
     this.counters.sent += 1;
   }
 
-  private settle(d: OutboundDestination, delivery: Delivery, trigger: AttemptTrigger, headers: Record<string, string>, result: AttemptResult): void {
+  private answer(d: OutboundDestination, delivery: Delivery, trigger: AttemptTrigger, headers: Record<string, string>, result: AttemptResult): void {
     const now = this.deps.clock.now();
     this.answered(d.name);
-    let decision = decide(result, delivery.retryIndex, { scheduleMs: d.retryScheduleMs, jitter: d.jitter, deadOn: d.deadOn }, now, this.deps.random);
-    // A failed probe is the destination's failure, not the delivery's: it keeps its place and its retries.
-    if (trigger === 'probe' && decision.outcome !== 'delivered') decision = { ...decision, outcome: decision.outcome === 'dead' ? 'retry' : decision.outcome, nextAttemptAt: now, retryIndex: delivery.retryIndex, deadReason: null };
-    const status = decision.outcome === 'delivered' ? 'delivered' : decision.outcome === 'dead' ? 'dead' : 'pending';
-    const record: AttemptRecord = {
-      deliveryId: delivery.id,
-      destination: d.name,
-      meterId: delivery.meterId,
-      claimedBy: this.deps.owner,
-      attemptNumber: delivery.attempts + 1,
-      trigger,
-      attempt: {
-        trigger,
-        startedAt: result.startedAt,
-        durationMs: result.durationMs,
-        url: d.url,
-        requestHeaders: redactHeaders(headers),
-        statusCode: result.status,
-        responseHeaders: result.responseHeaders,
-        responseBody: result.responseBody,
-        errorClass: result.errorClass,
-        errorMessage: result.errorMessage,
-        outcome: decision.outcome as Outcome,
-      },
-      next: { status, nextAttemptAt: decision.nextAttemptAt, retryIndex: decision.retryIndex, countsAsAttempt: decision.outcome !== 'throttled', deadReason: decision.deadReason },
-    };
+    const settled = settle({ destination: d, delivery, trigger, headers, result, claimedBy: this.deps.owner, now, random: this.deps.random });
+    const { decision } = settled;
     this.count(decision.outcome);
     if (decision.outcome === 'dead')
       this.deps.logger.warn('delivery is dead', { destination: d.name, delivery_id: delivery.id, meter_id: delivery.meterId, reason: decision.deadReason, status: result.status, error: result.errorClass });
-    this.results.push({ record, destination: d.name, decision, status: result.status, at: now });
+    this.results.push(settled);
     if (this.results.length >= 200 || this.sends.size <= 1) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), this.deps.settings.flushMs);
   }
@@ -383,10 +332,7 @@ export class DeliveryWorker {
     this.results = [];
     this.flushing = (async () => {
       const now = this.deps.clock.now();
-      // A 410 pauses its destination before its delivery is written back as due, so no worker sends it again first.
-      for (const name of new Set(batch.filter((b) => b.decision.pauseDestination).map((b) => b.destination))) {
-        if (await this.deps.states.pause(name, 'gone', now, null, 0).catch(() => false)) this.paused(name, 'gone', 'the endpoint answered 410 Gone; resume it by hand once it is back');
-      }
+      await this.health.pauseGone(batch, now);
       const byDest = groupBy(batch, (b) => b.destination);
       const states = new Map<string, DestinationState>();
       let chained: { d: OutboundDestination; deliveries: Delivery[] }[] = [];
@@ -396,18 +342,18 @@ export class DeliveryWorker {
         await this.deps.transactor.run(async (tx) => {
           chained = [];
           unclaimed = 0;
-          const next = await this.deps.deliveries.record(
+          const next = await this.deps.attempts.record(
             tx,
             batch.map((b) => b.record),
             now,
           );
-          for (const [name, items] of byDest) states.set(name, await this.deps.states.recordOutcomes(tx, name, outcomes(items), now));
+          for (const [name, items] of byDest) states.set(name, await this.health.record(tx, name, items, now));
           // The deliveries these results let go are claimed here and now: a later event of a meter
           // leaves as its earlier one is written back, without another claim query in between.
           for (const [name, ids] of next) {
             const d = this.deps.destinations.get(name);
             const free = !this.running || !d?.enabled || states.get(name)?.paused || byDest.get(name)?.some((b) => b.decision.pauseDestination) ? 0 : this.capacity(d) - (this.inflight.get(name) ?? 0);
-            const claimed = free > 0 ? await this.deps.deliveries.claimIds(tx, ids.slice(0, free), this.deps.owner, now, this.claimTtl(d!)) : [];
+            const claimed = free > 0 ? await this.deps.queue.claimIds(tx, ids.slice(0, free), this.deps.owner, now, this.claimTtl(d!)) : [];
             if (claimed.length) chained.push({ d: d!, deliveries: claimed });
             unclaimed += ids.length - claimed.length;
           }
@@ -418,7 +364,7 @@ export class DeliveryWorker {
         this.deps.logger.error('could not record delivery results', { count: batch.length, err: errorMessage(err) });
         return;
       }
-      for (const [name, items] of byDest) await this.afterOutcomes(name, items, states.get(name)!, now).catch((err: unknown) => this.deps.logger.error('could not update destination health', { destination: name, err: errorMessage(err) }));
+      for (const [name, items] of byDest) await this.health.after(name, items, states.get(name)!, now).catch((err: unknown) => this.deps.logger.error('could not update destination health', { destination: name, err: errorMessage(err) }));
       // Results that let later deliveries go, not all claimed just now: a claim may find them.
       if (unclaimed > 0) this.generation += 1;
     })().finally(() => {
@@ -426,33 +372,5 @@ export class DeliveryWorker {
       this.poke();
     });
     await this.flushing;
-  }
-
-  /** Pause a destination that has failed too often, resume one whose probe went through. */
-  private async afterOutcomes(name: string, items: Pending[], state: DestinationState, now: Date): Promise<void> {
-    const d = this.deps.destinations.get(name);
-    if (state.paused && state.pausedReason === 'failures' && items.some((s) => s.decision.outcome === 'delivered' && s.record.trigger === 'probe')) {
-      if (await this.deps.states.resume(name, now)) this.resumed(name, 'probe delivered');
-      return;
-    }
-    if (items.some((i) => i.decision.pauseDestination)) return; // paused before the results were written
-    const limit = d?.pauseAfterFailures ?? 0;
-    if (limit > 0 && !state.paused && state.consecutiveFailures >= limit) {
-      const backoff = nextProbeBackoff(0);
-      if (await this.deps.states.pause(name, 'failures', now, new Date(now.getTime() + backoff), backoff))
-        this.paused(name, 'failures', `${state.consecutiveFailures} consecutive failures; its deliveries wait and a probe retries it`);
-    }
-  }
-
-  private paused(name: string, reason: string, why: string): void {
-    this.invalidateStates();
-    this.counters.pausedDestinations += 1;
-    this.deps.logger.warn(`destination ${name} paused: ${why}`, { destination: name, reason });
-  }
-
-  private resumed(name: string, why: string): void {
-    this.invalidateStates();
-    this.counters.resumedDestinations += 1;
-    this.deps.logger.info(`destination ${name} resumed: ${why}`, { destination: name });
   }
 }

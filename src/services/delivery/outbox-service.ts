@@ -5,7 +5,8 @@ import { messageId } from '../../domain/ids';
 import { webhookBody } from '../../domain/webhook-body';
 import { errorMessage } from '../../errors';
 import type { Logger } from '../../logger';
-import type { DeliveryStore, NewDelivery } from '../../stores/delivery-store';
+import type { DeliveryQueueStore } from '../../stores/deliveries/queue-store';
+import type { NewDelivery } from '../../stores/deliveries/rows';
 import type { Tx } from '../../stores/transaction';
 import type { DestinationSource, EventContext, OutboundDestination } from '../../domain/destination';
 import type { EventSink } from '../sync/page-writer';
@@ -37,7 +38,7 @@ export async function renderDelivery(d: OutboundDestination, e: Pick<MeterEvent,
 export class OutboxService implements EventSink {
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly deps: { destinations: DestinationSource; deliveries: DeliveryStore; clock: Clock; logger: Logger }) {}
+  constructor(private readonly deps: { destinations: DestinationSource; queue: DeliveryQueueStore; clock: Clock; logger: Logger }) {}
 
   /** Called after enqueueing so an in-process worker starts at once instead of at its next poll. */
   onEnqueued(listener: () => void): () => void {
@@ -54,7 +55,7 @@ export class OutboxService implements EventSink {
       const relevant = events.filter((e) => d.matchesEvent(e.type));
       if (!relevant.length) continue;
       const detailMeters = [...new Set(relevant.filter((e) => e.type === SUPPRESSIBLE).map((e) => e.meter_id))];
-      const lastHash = detailMeters.length ? await this.deps.deliveries.latestRecordHashes(tx, d.name, detailMeters) : new Map<string, string>();
+      const lastHash = detailMeters.length ? await this.deps.queue.latestRecordHashes(tx, d.name, detailMeters) : new Map<string, string>();
       for (const e of relevant) {
         const base = { id: messageId(now.getTime()), destination: d.name, eventId: e.id, meterId: e.meter_id, sequence: e.sequence, eventType: e.type, createdAt: now };
         try {
@@ -70,7 +71,7 @@ export class OutboxService implements EventSink {
       }
     }
     if (!rows.length) return;
-    await this.deps.deliveries.insertMany(tx, rows);
+    await this.deps.queue.insertMany(tx, rows);
     // After commit, really: a rolled-back page only causes an empty poll.
     setImmediate(() => {
       for (const l of this.listeners) l();

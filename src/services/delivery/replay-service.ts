@@ -3,7 +3,8 @@ import type { Clock } from '../../domain/clock';
 import { canonicalInstant } from '../../domain/timestamps';
 import { AppError, ConflictError, NotFoundError, ValidationError, errorMessage } from '../../errors';
 import type { Logger } from '../../logger';
-import type { Delivery, DeliveryFilter, DeliveryStore } from '../../stores/delivery-store';
+import type { DeliveryAdminStore } from '../../stores/deliveries/admin-store';
+import type { Delivery, DeliveryFilter } from '../../stores/deliveries/rows';
 import type { EventStore } from '../../stores/event-store';
 import type { ReplayFilter, ReplayJob, ReplayJobStore } from '../../stores/replay-job-store';
 import type { DestinationSource } from '../../domain/destination';
@@ -44,7 +45,7 @@ function toDeliveryFilter(f: ReplayFilter): DeliveryFilter {
 export class ReplayService {
   constructor(
     private readonly deps: {
-      deliveries: DeliveryStore;
+      deliveries: DeliveryAdminStore;
       jobs: ReplayJobStore;
       events: EventStore;
       destinations: DestinationSource;
