@@ -1,6 +1,7 @@
 import { meterView, type MeterView } from '../domain/events';
 import type { LeapMeterDetails, LeapMeterEnrollment, LeapV1Meter } from '../domain/leap-types';
-import { normalizeV1, normalizeV2 } from '../domain/normalize';
+import { normalizeV1 } from '../domain/normalize-v1';
+import { normalizeV2 } from '../domain/normalize-v2';
 import { ValidationError } from '../errors';
 
 type Obj = Record<string, unknown>;

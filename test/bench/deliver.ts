@@ -30,7 +30,7 @@ import { freshDatabase } from '../helpers/db';
 import { migrateLatest } from '../../src/db/migrate';
 import { meterView, type MeterEvent, type MeterEventType } from '../../src/domain/events';
 import type { LeapMeterDetails, LeapMeterEnrollment } from '../../src/domain/leap-types';
-import { normalizeV2 } from '../../src/domain/normalize';
+import { normalizeV2 } from '../../src/domain/normalize-v2';
 import { generateSecret, webhookHeaders } from '../../src/domain/signing';
 import { silentLogger } from '../../src/logger';
 import { loadDestinationsDir } from '../../src/mapping/destinations';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { meterView, type MeterView } from '../../src/domain/events';
-import { normalizeV1, normalizeV2 } from '../../src/domain/normalize';
+import { normalizeV1 } from '../../src/domain/normalize-v1';
+import { normalizeV2 } from '../../src/domain/normalize-v2';
 import type { Destination, EventContext } from '../../src/domain/destination';
 import { parseDestination } from '../../src/mapping/load-destination';
 import { formatProblem } from '../../src/config/yaml-source';

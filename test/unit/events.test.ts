@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { deriveEvents, diffMeters } from '../../src/domain/events';
 import type { LeapMeterDetails, LeapMeterEnrollment } from '../../src/domain/leap-types';
-import { normalizeV1, normalizeV2 } from '../../src/domain/normalize';
+import { normalizeV1 } from '../../src/domain/normalize-v1';
+import { normalizeV2 } from '../../src/domain/normalize-v2';
 
 function details(over: Record<string, unknown> = {}): LeapMeterDetails {
   return {

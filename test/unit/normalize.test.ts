@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { LeapMeterDetails, LeapMeterEnrollment, LeapV1Meter } from '../../src/domain/leap-types';
-import { meterContentText, normalizeV1, normalizeV2, v1StatusToV2 } from '../../src/domain/normalize';
+import { meterContentText } from '../../src/domain/normalize';
+import { normalizeV1, v1StatusToV2 } from '../../src/domain/normalize-v1';
+import { normalizeV2 } from '../../src/domain/normalize-v2';
 import { v1GetAnswer, v1SearchAnswer, v2DetailsGetAnswer, v2EnrollmentGetAnswer, v2EnrollmentSearchAnswer } from '../fixtures/leap-examples';
 
 const DETAILS_ID = '5d1f3c2a-8b7e-4f6a-9c1d-2e3f4a5b6c7d';
