@@ -1,8 +1,6 @@
 import { Argument, type Command } from 'commander';
+import { openDatabase } from '../compose/database';
 import { loadConfig } from '../config/load';
-import { createKnex } from '../db/knex';
-import { migrateRollback } from '../db/migrate';
-import { DatabaseStore } from '../stores/database-store';
 import type { ConfigFile } from './options';
 
 /** `migrate [latest|rollback|status]`: straight against the database, without starting anything else. */
@@ -14,14 +12,13 @@ export function addMigrateCommand(program: Command, configFile: ConfigFile): voi
     .option('--all', 'with rollback: undo every migration, not just the last batch')
     .action(async (action: 'latest' | 'rollback' | 'status', opts: { all?: boolean }) => {
       const { config } = loadConfig({ file: configFile() });
-      const db = createKnex(config.database.url, { poolMax: 2 });
-      const store = new DatabaseStore(db);
+      const store = openDatabase(config);
       try {
         if (action === 'latest') {
           const applied = await store.migrateLatest();
           console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
         } else if (action === 'rollback') {
-          const undone = await migrateRollback(db, Boolean(opts.all));
+          const undone = await store.migrateRollback(Boolean(opts.all));
           console.log(undone.length ? `rolled back: ${undone.join(', ')}` : 'nothing to roll back');
         } else {
           const status = await store.migrationStatus();
@@ -30,7 +27,7 @@ export function addMigrateCommand(program: Command, configFile: ConfigFile): voi
           console.log(status.current ? 'schema is current' : `${status.pending.length} pending`);
         }
       } finally {
-        await db.destroy();
+        await store.close();
       }
     });
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectOf, type Dialect } from '../db/dialect';
-import { migrateLatest, migrationStatus, type MigrationStatus } from '../db/migrate';
+import { migrateLatest, migrateRollback, migrationStatus, type MigrationStatus } from '../db/migrate';
 
 /** The database as a whole: reachability and schema version, for readiness and `migrate`. */
 export class DatabaseStore {
@@ -20,6 +20,11 @@ export class DatabaseStore {
 
   migrateLatest(): Promise<string[]> {
     return migrateLatest(this.db);
+  }
+
+  /** Undo the last batch of migrations, or every one. */
+  migrateRollback(all = false): Promise<string[]> {
+    return migrateRollback(this.db, all);
   }
 
   close(): Promise<void> {
