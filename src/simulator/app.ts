@@ -4,12 +4,13 @@
  * rate limit and fault injection first; errors use each Leap service's own envelope.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { readV1Search, readV2Search } from './filters';
+import { DEVICE_TYPES, LEAP_ACTION_CODES, METER_TYPE_CODES, PARTNER_ACTION_CODES, PREFERENCES, REGION_CODES, STATUS_CODES } from './catalog';
 import { validateFaultConfig } from './faults';
+import { readV1Search, readV2Search } from './filters';
 import { UUID_PATTERN } from './random';
-import type { Simulator, SearchKind } from './simulator';
+import type { SearchKind } from './search';
+import type { ServedSimulator } from './served-simulator';
 import { validateWebhookRequest, WEBHOOK_EVENT_TYPES } from './webhooks';
-import { DEVICE_TYPES, METER_TYPE_CODES, PARTNER_ACTION_CODES, PREFERENCES, REGION_CODES, STATUS_CODES } from './catalog';
 
 type Family = 'meters' | 'webhooks' | 'sim' | 'other';
 
@@ -19,8 +20,6 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: st
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new RangeError(`${name} must be one of ${allowed.join(', ')}`);
 }
-
-const LEAP_ACTION_CODES = ['LEAP_0001', 'MRKT_0001'] as const;
 
 const FORBIDDEN_TITLE = 'You do not have the necessary permissions for this operation';
 const SERVER_ERROR_TEXT = 'An error happened whilst processing your request';
@@ -61,7 +60,7 @@ function locals(res: Response): Locals {
   return res.locals as Locals;
 }
 
-export function createApp(sim: Simulator): Express {
+export function createApp(sim: ServedSimulator): Express {
   const app = express();
   app.disable('x-powered-by');
   // ETags would hash every 1 MB search page for nothing.
@@ -191,11 +190,11 @@ export function createApp(sim: Simulator): Express {
   app.post('/v2/meters/enrollments/search', v2Search('e'));
   app.get('/v2/meters/:meter_id/enrollments', (req, res) => {
     const i = meterIndex(res, req.params.meter_id);
-    if (i >= 0) sendText(res, 200, sim.renderer.enrollmentJson(i));
+    if (i >= 0) sendText(res, 200, sim.renderer.enrollment.json(i));
   });
   app.get('/v2/meters/:meter_id', (req, res) => {
     const i = meterIndex(res, req.params.meter_id);
-    if (i >= 0) sendText(res, 200, sim.renderer.detailsJson(i));
+    if (i >= 0) sendText(res, 200, sim.renderer.details.json(i));
   });
 
   // ---- Meters API v1 (deprecated, still served) ----
@@ -215,7 +214,7 @@ export function createApp(sim: Simulator): Express {
   app.get('/v1.1/account/:account_id/meters/:meter_id', (req, res) => {
     if (!accountOk(req, res)) return;
     const i = meterIndex(res, req.params.meter_id);
-    if (i >= 0) sendText(res, 200, sim.renderer.v1Json(i, sim.now().getTime()));
+    if (i >= 0) sendText(res, 200, sim.renderer.v1.json(i, sim.now().getTime()));
   });
 
   // ---- Webhook Subscription API v1.1 ----

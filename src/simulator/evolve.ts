@@ -10,8 +10,12 @@ import {
   INELIGIBLE,
   NOT_PARTICIPATING,
   PENDING,
+  PREF_DISENROLL,
+  PREF_IDLE,
+  PREF_PARTICIPATE,
 } from './catalog';
-import { DueQueue, Mutator, PREF_DISENROLL, PREF_IDLE, PREF_PARTICIPATE, zeroCounts, type ChangeCounts } from './mutations';
+import type { DueQueue } from './due-queue';
+import { zeroCounts, type ChangeCounts, type Mutator } from './mutations';
 import { joinAuthorization, meterAttributes } from './portfolio';
 import type { Rng } from './random';
 import type { MeterStore } from './state';

@@ -11,8 +11,9 @@ import {
   METER_TYPES,
   TRANSMISSION_REGIONS,
 } from '../domain/leap-types';
-import { CLASSIFICATIONS, CUSTOMER_GROUPS, LOAD_TYPE_SETS, METER_TYPE_CODES, PARTNER_ACTIONS, REGIONS, STATUS_CODES, TAG_SETS, LEAP_0001, MRKT_0001 } from './catalog';
+import { CLASSIFICATIONS, CUSTOMER_GROUPS, LOAD_TYPE_SETS, METER_TYPE_CODES, PARTNER_ACTIONS, STATUS_CODES, TAG_SETS, LEAP_0001, MRKT_0001 } from './catalog';
 import { UUID_PATTERN } from './random';
+import { REGIONS } from './regions';
 import type { Renderer } from './render';
 import { FLAG_CONNECT, kindClassification, kindMeterType, type MeterStore } from './state';
 import { formatInstant, parseInstant, type Instant } from './time';
@@ -292,11 +293,12 @@ export function compileFilter(f: NormalizedFilter, store: MeterStore, renderer: 
     for (const a of PARTNER_ACTIONS) if (wanted.includes(a.actionType)) partnerMask |= a.bit;
     const market = wanted.includes('HAS_MARKET_REGISTRATION') ? MRKT_0001 : 0;
     const leap0001 = wanted.includes('IS_ASSIGNED_TO_A_RESOURCE') || wanted.includes('HAS_NOMINATIONS');
+    const actions = renderer.actions;
     checks.push((i) => {
       if ((s.partnerActions[i] & partnerMask) !== 0 || (s.leapActions[i] & market) !== 0) return true;
       if (!leap0001 || (s.leapActions[i] & LEAP_0001) === 0) return false;
       // LEAP_0001's type depends on the meter's programs; only meters with the flag pay for this.
-      return renderer.leapActions(i).some((a) => a.action_code === 'LEAP_0001' && wanted.includes(a.action_type));
+      return actions.leapActions(i).some((a) => a.action_code === 'LEAP_0001' && wanted.includes(a.action_type));
     });
   }
   for (const [key, connectOnly] of [

@@ -2,8 +2,8 @@
  * Market groups (VPP resources Leap dispatches meters in): a few per utility, named after the
  * utility's sub-LAPs or zones like Leap's `PGSB_1_PDRP92`. Meters store the 1-based index.
  */
-import { UTILITY_REFS } from './catalog';
 import { Rng, salt, seededUuid } from './random';
+import { UTILITY_REFS } from './regions';
 
 export interface MarketGroup {
   index: number;

@@ -9,16 +9,15 @@ import {
   INELIGIBLE,
   NOT_PARTICIPATING,
   PENDING,
+  PREF_IDLE,
+  PREF_PARTICIPATE,
 } from './catalog';
+import type { DueQueue } from './due-queue';
 import type { MarketGroups } from './markets';
 import type { Rng } from './random';
-import type { LeapEventPayload, Renderer } from './render';
+import type { EventPayloads, LeapEventPayload } from './render-events';
 import { FLAG_ARCHIVED, type MeterStore, type Stamper } from './state';
 import { DAY_MS, HOUR_MS, localDay } from './time';
-
-export const PREF_PARTICIPATE = 0;
-export const PREF_IDLE = 1;
-export const PREF_DISENROLL = 2;
 
 /** Counts of each kind of change, cumulative; /_sim/advance reports the difference. */
 export interface ChangeCounts {
@@ -65,58 +64,6 @@ export function zeroCounts(): ChangeCounts {
 
 export type EventSink = (payload: LeapEventPayload) => void;
 
-/** A binary min-heap of (due second, meter) with lazy deletion: stale entries are skipped on pop. */
-export class DueQueue {
-  private times = new Float64Array(1024);
-  private meters = new Int32Array(1024);
-  size = 0;
-
-  push(time: number, meter: number): void {
-    if (this.size === this.times.length) {
-      const t = new Float64Array(this.size * 2);
-      t.set(this.times);
-      this.times = t;
-      const m = new Int32Array(this.size * 2);
-      m.set(this.meters);
-      this.meters = m;
-    }
-    let k = this.size++;
-    while (k > 0) {
-      const parent = (k - 1) >> 1;
-      if (this.times[parent] <= time) break;
-      this.times[k] = this.times[parent];
-      this.meters[k] = this.meters[parent];
-      k = parent;
-    }
-    this.times[k] = time;
-    this.meters[k] = meter;
-  }
-
-  peekTime(): number {
-    return this.size > 0 ? this.times[0] : Infinity;
-  }
-
-  /** Removes the earliest entry and returns its meter. */
-  pop(): number {
-    const top = this.meters[0];
-    const lastTime = this.times[--this.size];
-    const lastMeter = this.meters[this.size];
-    let k = 0;
-    for (;;) {
-      let child = 2 * k + 1;
-      if (child >= this.size) break;
-      if (child + 1 < this.size && this.times[child + 1] < this.times[child]) child++;
-      if (this.times[child] >= lastTime) break;
-      this.times[k] = this.times[child];
-      this.meters[k] = this.meters[child];
-      k = child;
-    }
-    this.times[k] = lastTime;
-    this.meters[k] = lastMeter;
-    return top;
-  }
-}
-
 export class Mutator {
   readonly counts = zeroCounts();
   /** group.updated events collected until flushGroups(): group index → meters that joined, and from which trade day. */
@@ -127,7 +74,7 @@ export class Mutator {
   constructor(
     private readonly store: MeterStore,
     private readonly groups: MarketGroups,
-    private readonly renderer: Renderer,
+    private readonly events: EventPayloads,
     private readonly stamper: Stamper,
     private readonly rng: Rng,
     readonly due: DueQueue,
@@ -203,7 +150,7 @@ export class Mutator {
     if (this.trackChanged) this.changed.add(i);
     this.counts.metersCreated++;
     this.schedule(i, atMs);
-    this.emit(this.renderer.createdEvent(i));
+    this.emit(this.events.created(i));
   }
 
   /** Moves the global status, with what each status implies (eligibility and activation dates, a group). */
@@ -248,7 +195,7 @@ export class Mutator {
   /** Emits the group.updated events collected since the last flush, one per group and start day. */
   flushGroups(): void {
     for (const { group, day, meters } of this.pendingGroups.values()) {
-      const payload = this.renderer.groupEvent(group, meters, day);
+      const payload = this.events.group(group, meters, day);
       if (payload) this.emit(payload);
     }
     this.pendingGroups.clear();
@@ -270,7 +217,7 @@ export class Mutator {
     this.touchEnrollment(i, atMs, atMs);
     this.counts.statusSet++;
     this.schedule(i, atMs);
-    this.emit(this.renderer.statusEvent(i));
+    this.emit(this.events.globalStatus(i));
   }
 
   /** Leap finished evaluating a PENDING meter: eligible, or ineligible with actions on one side or the other. */
@@ -283,7 +230,7 @@ export class Mutator {
       this.counts.pendingToEligible++;
       this.touchEnrollment(i, atMs, limitMs);
       this.schedule(i, atMs);
-      this.emit(this.renderer.statusEvent(i));
+      this.emit(this.events.globalStatus(i));
       return;
     }
     this.applyStatus(i, INELIGIBLE, atMs);
@@ -298,10 +245,10 @@ export class Mutator {
     s.partnerActions[i] = partner;
     this.touchEnrollment(i, atMs, limitMs);
     this.schedule(i, atMs);
-    this.emit(this.renderer.statusEvent(i));
+    this.emit(this.events.globalStatus(i));
     if (partner !== 0) {
       this.counts.partnerActionsAdded++;
-      this.emit(this.renderer.actionsEvent(i));
+      this.emit(this.events.requiredActions(i));
     }
   }
 
@@ -317,7 +264,7 @@ export class Mutator {
     this.counts.activated++;
     this.touchEnrollment(i, atMs, limitMs);
     this.schedule(i, atMs);
-    this.emit(this.renderer.statusEvent(i));
+    this.emit(this.events.globalStatus(i));
   }
 
   /**
@@ -333,8 +280,8 @@ export class Mutator {
     this.counts.partnerActionsAdded++;
     this.touchEnrollment(i, atMs, limitMs);
     this.schedule(i, atMs);
-    if (statusChanged) this.emit(this.renderer.statusEvent(i));
-    this.emit(this.renderer.actionsEvent(i));
+    if (statusChanged) this.emit(this.events.globalStatus(i));
+    this.emit(this.events.requiredActions(i));
   }
 
   /** Clears partner actions; an INELIGIBLE meter with none left becomes ELIGIBLE. The last event carries an empty list. */
@@ -347,8 +294,8 @@ export class Mutator {
     this.counts.partnerActionsCleared++;
     this.touchEnrollment(i, atMs, limitMs);
     this.schedule(i, atMs);
-    this.emit(this.renderer.actionsEvent(i));
-    if (statusChanged) this.emit(this.renderer.statusEvent(i));
+    this.emit(this.events.requiredActions(i));
+    if (statusChanged) this.emit(this.events.globalStatus(i));
   }
 
   /**
@@ -366,7 +313,7 @@ export class Mutator {
     this.touchEnrollment(i, atMs, limitMs);
     if (statusChanged) {
       this.schedule(i, atMs);
-      this.emit(this.renderer.statusEvent(i));
+      this.emit(this.events.globalStatus(i));
     }
   }
 
@@ -438,8 +385,8 @@ export class Mutator {
     }
     this.touchEnrollment(i, atMs, limitMs);
     this.schedule(i, atMs);
-    this.emit(this.renderer.participationEvent(i));
-    if (statusChanged) this.emit(this.renderer.statusEvent(i));
+    this.emit(this.events.participationStatus(i));
+    if (statusChanged) this.emit(this.events.globalStatus(i));
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The initial portfolio: N meters created over the two years before the simulated start, in
  * authorizations of one to four meters sharing a partner reference, with every enrollment status,
- * actions, market groups, participation preferences and about 2% archived.
+ * actions, market groups, participation preferences and about 2% archived. Also the meters a
+ * customer authorizes later, by hand.
  */
 import {
   ACTIVE,
@@ -12,16 +13,18 @@ import {
   METER_TYPE_CODES,
   NOT_PARTICIPATING,
   PENDING,
-  REGIONS,
+  PREF_DISENROLL,
+  PREF_IDLE,
   TAG_SET_WEIGHTS,
-  UTILITY_REFS,
   type DeviceTypeName,
   type MeterTypeName,
   type RegionCode,
 } from './catalog';
 import type { MarketGroups } from './markets';
-import { PREF_DISENROLL, PREF_IDLE, type DueQueue } from './mutations';
+import type { Mutator } from './mutations';
+import type { DueQueue } from './due-queue';
 import { Rng, salt } from './random';
+import { REGIONS, UTILITY_REFS } from './regions';
 import { FLAG_ARCHIVED, FLAG_CONNECT, FLAG_HAS_REFERENCE, FLAG_NEW_SPELLING, kindCreatedBy, packKind, type MeterAttributes, type MeterStore, type Stamper } from './state';
 import { DAY_MS, HOUR_MS, localDay } from './time';
 
@@ -123,6 +126,66 @@ export function joinAuthorization(attrs: MeterAttributes, store: MeterStore, lea
     if (kindCreatedBy(attrs.kind) === 0) flags |= FLAG_CONNECT;
   }
   attrs.flags = flags;
+}
+
+/** A customer's authorization made by hand (scenario helpers, /_sim/authorizations). */
+export interface AuthorizeOptions extends NewMeterOptions {
+  /** Meters in this authorization (default 1). */
+  count?: number;
+  /** Share this partner reference (an existing meter's, to add meters to that customer, or a new string). */
+  partnerReference?: string;
+}
+
+/**
+ * New PENDING meters of one authorization at `atMs`: they share one partner reference, which can
+ * be an existing meter's (a second authorization of the same site) or a new string. The mutator
+ * stamps and announces each. Returns the new meter ids.
+ */
+export function authorizeMeters(store: MeterStore, mutator: Mutator, seed: number, atMs: number, options: AuthorizeOptions): string[] {
+  const s = store;
+  const count = options.count ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError('count must be an integer between 1 and 1000');
+  let leader = -1;
+  let override: string | undefined;
+  let region = options.region;
+  let utility = options.utility;
+  if (options.partnerReference !== undefined) {
+    const existing = findByReference(s, options.partnerReference);
+    if (existing >= 0 && !s.referenceOverride.has(existing)) {
+      leader = s.authGroup[existing];
+    } else {
+      override = options.partnerReference;
+      if (existing >= 0) leader = s.authGroup[existing];
+    }
+    if (existing >= 0 && !region) {
+      region = REGIONS[s.region[existing]].code;
+      utility ??= UTILITY_REFS[s.utility[existing]].utility.code;
+    }
+  }
+  const ids: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const index = s.count;
+    const attrs = meterAttributes(seed, index, { region, utility, meterType: options.meterType, deviceType: options.deviceType });
+    if (k === 0) {
+      region ??= REGIONS[attrs.region].code;
+      utility ??= UTILITY_REFS[attrs.utility].utility.code;
+    }
+    // Hand-set or shared references are always present; utility meters come through Leap Connect.
+    attrs.flags |= FLAG_HAS_REFERENCE;
+    if (kindCreatedBy(attrs.kind) === 0) attrs.flags |= FLAG_CONNECT;
+    const i = s.add(attrs, leader >= 0 ? leader : index - k, PENDING, { ms: atMs, sub: 0 }, 3);
+    if (override !== undefined) s.referenceOverride.set(i, override);
+    mutator.created(i, atMs);
+    ids.push(s.meterId(i));
+  }
+  return ids;
+}
+
+/** The meter holding `reference`, set by hand or generated, or -1. */
+function findByReference(s: MeterStore, reference: string): number {
+  for (const [i, r] of s.referenceOverride) if (r === reference) return i;
+  const leader = s.referenceLeader(reference);
+  return leader >= 0 && s.hasReference(leader) ? leader : -1;
 }
 
 /**

@@ -2,16 +2,19 @@
  * What a meter looks like beyond its evolving state: customer, address, device, utility numbers.
  * Derived on demand from (seed, meter index, edit counters) so none of it is stored.
  */
-import type { City, DeviceModel } from './catalog';
+import type { DeviceModel } from './catalog';
 import * as catalog from './catalog';
 import * as random from './random';
+import type { City } from './regions';
+import * as regions from './regions';
 import type { MeterStore } from './state';
 import * as state from './state';
 import * as time from './time';
 
 // Imported bindings, read once: under tsx (esbuild's CommonJS output) every use of an imported
 // name is a getter call, and these are used for every field of every meter rendered.
-const { CLASSIFICATIONS, COMPANIES, DEVICE_MODELS, EMAIL_DOMAINS, FIRST_NAMES, INSTALLERS, LAST_NAMES, OFFERINGS, STREETS, TITLES, UNITS, UTILITY_REFS } = catalog;
+const { CLASSIFICATIONS, COMPANIES, DEVICE_MODELS, EMAIL_DOMAINS, FIRST_NAMES, INSTALLERS, LAST_NAMES, OFFERINGS, STREETS, TITLES, UNITS } = catalog;
+const { UTILITY_REFS } = regions;
 const { hash32, Rng, salt } = random;
 const { kindClassification } = state;
 const { DAY_MS, formatDay } = time;

@@ -5,21 +5,39 @@
 import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import { silentLogger, type Logger } from '../logger';
-import { ACTIVE, PENDING, PARTNER_ACTIONS, type PartnerActionCode, PREFERENCES, REGIONS, STATUS_CODES, METER_TYPE_CODES, UTILITY_REFS, type DeviceTypeName, type MeterTypeName, type PreferenceName, type RegionCode, type StatusName } from './catalog';
 import { createApp } from './app';
+import {
+  ACTIVE,
+  PARTNER_ACTIONS,
+  PREF_DISENROLL,
+  PREF_IDLE,
+  PREF_PARTICIPATE,
+  PREFERENCES,
+  STATUS_CODES,
+  type LeapActionCode,
+  type PartnerActionCode,
+  type PreferenceName,
+  type RegionCode,
+  type StatusName,
+} from './catalog';
+import { DueQueue } from './due-queue';
 import { Evolver, type AdvanceSummary } from './evolve';
-import { Faults, type FaultConfig, type FaultKind } from './faults';
-import { compileFilter, filterHash, findPage, type SearchRequest } from './filters';
+import { Faults, type FaultConfig } from './faults';
+import type { SearchRequest } from './filters';
 import { MarketGroups } from './markets';
-import { DueQueue, Mutator, PREF_DISENROLL, PREF_IDLE, PREF_PARTICIPATE, type ChangeCounts } from './mutations';
+import { Mutator, type ChangeCounts } from './mutations';
 import { PageTokens } from './paging';
-import { generatePortfolio, meterAttributes } from './portfolio';
+import { authorizeMeters, generatePortfolio, type AuthorizeOptions } from './portfolio';
 import { Rng, salt, seededUuid } from './random';
-import { Renderer, type LeapEventPayload } from './render';
-import { FLAG_CONNECT, FLAG_HAS_REFERENCE, kindCreatedBy, kindMeterType, MeterStore, Stamper } from './state';
-import { Utf8Writer } from './text';
+import { REGIONS } from './regions';
+import { Renderer, type MeterViews } from './render';
+import type { LeapEventPayload } from './render-events';
+import { meterCounts, RequestLog, type SimulatorStateReport } from './report';
+import { MeterSearch, type SearchKind, type SearchOutcome } from './search';
+import type { ServedSimulator } from './served-simulator';
+import { MeterStore, Stamper } from './state';
 import { HOUR_MS, localDay } from './time';
-import { LeapWebhooks, type LeapEnvelope, type WebhookStats } from './webhooks';
+import { LeapWebhooks, type LeapEnvelope } from './webhooks';
 
 export interface SimulatorOptions {
   /** Initial portfolio size (10 to 300,000 in tests and benchmarks). */
@@ -43,58 +61,12 @@ export interface SimulatorOptions {
   logger?: Logger;
 }
 
-export type { AdvanceSummary, ChangeCounts, FaultConfig, LeapEnvelope, LeapEventPayload, PartnerActionCode };
-
-export interface SimulatorStateReport {
-  now: string;
-  seed: number;
-  accountId: string;
-  meters: {
-    total: number;
-    byStatus: Record<StatusName, number>;
-    archived: number;
-    withPartnerActions: number;
-    withLeapActions: number;
-    byRegion: Record<string, number>;
-    byMeterType: Record<string, number>;
-    /** Bytes held by the per-meter typed arrays. */
-    stateBytes: number;
-  };
-  requests: { total: number; byRoute: Record<string, Record<string, number>> };
-  faults: { config: FaultConfig & { rateLimit: number | null }; injected: Record<FaultKind, number> };
-  webhooks: WebhookStats;
-  advances: { count: number; simulatedHours: number; last: AdvanceSummary | null };
-}
-
-/** A snapshot of one meter in every view Leap offers. */
-export interface MeterViews {
-  details: Record<string, unknown>;
-  enrollment: Record<string, unknown>;
-  v1: Record<string, unknown>;
-}
-
-export type SearchKind = 'd' | 'e' | '1';
-export type SearchOutcome = { ok: true; indices: number[]; nextPageToken?: string } | { ok: false; title: string; details: Record<string, unknown> };
-
-export interface AuthorizeOptions {
-  /** Meters in this authorization (default 1). */
-  count?: number;
-  /** Share this partner reference (an existing meter's, to add meters to that customer, or a new string). */
-  partnerReference?: string;
-  region?: RegionCode;
-  utility?: string;
-  meterType?: MeterTypeName;
-  deviceType?: DeviceTypeName;
-}
+export type { AdvanceSummary, AuthorizeOptions, ChangeCounts, FaultConfig, LeapActionCode, LeapEnvelope, LeapEventPayload, MeterViews, PartnerActionCode, SearchKind, SearchOutcome, SimulatorStateReport };
 
 const PARTNER_CODE_BITS: Record<string, number> = Object.fromEntries(PARTNER_ACTIONS.map((a) => [a.code, a.bit]));
-export type LeapActionCode = 'LEAP_0001' | 'MRKT_0001';
 const LEAP_CODE_BITS: Record<LeapActionCode, number> = { LEAP_0001: 1, MRKT_0001: 2 };
 
-/** Room to reserve per meter in a page body (bytes); the buffer grows past it if needed. */
-const PAGE_BYTES_PER_METER: Record<SearchKind, number> = { d: 3072, e: 2048, '1': 1280 };
-
-export class Simulator {
+export class Simulator implements ServedSimulator {
   readonly app: Express;
   readonly seed: number;
   readonly apiKey: string;
@@ -110,9 +82,9 @@ export class Simulator {
   private readonly groups: MarketGroups;
   private readonly mutator: Mutator;
   private readonly evolver: Evolver;
+  private readonly searches: MeterSearch;
+  private readonly requests = new RequestLog();
   private clockMs: number;
-  private readonly requestCounts = new Map<string, Map<number, number>>();
-  private requestTotal = 0;
   private advanceCount = 0;
   private simulatedHours = 0;
   private lastAdvance: AdvanceSummary | null = null;
@@ -136,7 +108,7 @@ export class Simulator {
     const due = new DueQueue();
     const stamper = new Stamper(new Rng(this.seed, salt('stamps')));
     this.webhooks = new LeapWebhooks(this.seed, options.webhookTimeScale ?? 1, this.logger);
-    this.mutator = new Mutator(this.store, this.groups, this.renderer, stamper, new Rng(this.seed, salt('mutations')), due, (p) => {
+    this.mutator = new Mutator(this.store, this.groups, this.renderer.events, stamper, new Rng(this.seed, salt('mutations')), due, (p) => {
       this.webhooks.emit(p);
     });
     generatePortfolio(this.store, this.groups, due, stamper, this.seed, options.meters, this.clockMs);
@@ -144,6 +116,7 @@ export class Simulator {
     this.faults = new Faults(this.seed, options.rateLimit ?? null);
     const secret = createHash('sha256').update(`leap-simulator:${this.seed}:${this.apiKey}`).digest();
     this.tokens = new PageTokens(secret, (options.pageTokenTtlSeconds ?? 3600) * 1000);
+    this.searches = new MeterSearch(this.store, this.renderer, this.tokens);
     this.app = createApp(this);
     if (options.evolveEverySeconds !== undefined) {
       if (!(options.evolveEverySeconds > 0)) throw new RangeError('evolveEverySeconds must be positive');
@@ -194,29 +167,12 @@ export class Simulator {
   }
 
   state(): SimulatorStateReport {
-    const s = this.store;
-    const byStatus = Object.fromEntries(STATUS_CODES.map((k) => [k, 0])) as Record<StatusName, number>;
-    const byRegion: Record<string, number> = Object.fromEntries(REGIONS.map((r) => [r.code, 0]));
-    const byMeterType: Record<string, number> = Object.fromEntries(METER_TYPE_CODES.map((t) => [t, 0]));
-    let archived = 0;
-    let partner = 0;
-    let leap = 0;
-    for (let i = 0; i < s.count; i++) {
-      byStatus[STATUS_CODES[s.status[i]]]++;
-      byRegion[REGIONS[s.region[i]].code]++;
-      byMeterType[METER_TYPE_CODES[kindMeterType(s.kind[i])]]++;
-      if (s.isArchived(i)) archived++;
-      if (s.partnerActions[i] !== 0) partner++;
-      if (s.leapActions[i] !== 0) leap++;
-    }
-    const byRoute: Record<string, Record<string, number>> = {};
-    for (const [route, statuses] of this.requestCounts) byRoute[route] = Object.fromEntries([...statuses].map(([status, n]) => [String(status), n]));
     return {
       now: this.now().toISOString(),
       seed: this.seed,
       accountId: this.accountId,
-      meters: { total: s.count, byStatus, archived, withPartnerActions: partner, withLeapActions: leap, byRegion, byMeterType, stateBytes: s.byteSize() },
-      requests: { total: this.requestTotal, byRoute },
+      meters: meterCounts(this.store),
+      requests: this.requests.report(),
       faults: { config: this.faults.current(), injected: { ...this.faults.injected } },
       webhooks: this.webhooks.stats(),
       advances: { count: this.advanceCount, simulatedHours: this.simulatedHours, last: this.lastAdvance },
@@ -232,56 +188,17 @@ export class Simulator {
 
   /** @internal Counts a finished request for /_sim/state. */
   recordRequest(route: string, status: number): void {
-    this.requestTotal++;
-    let m = this.requestCounts.get(route);
-    if (!m) {
-      m = new Map();
-      this.requestCounts.set(route, m);
-    }
-    m.set(status, (m.get(status) ?? 0) + 1);
+    this.requests.record(route, status);
   }
 
   /** @internal One page of a search, honouring and issuing filter-bound page tokens. */
   search(kind: SearchKind, request: SearchRequest): SearchOutcome {
-    let filter = request.filter;
-    let position = 0;
-    let hash = filterHash(kind, filter);
-    if (request.pageToken !== undefined) {
-      const token = this.tokens.read(request.pageToken);
-      const details = { page_token: request.pageToken.length > 4096 ? `${request.pageToken.slice(0, 4096)}...` : request.pageToken };
-      if (!token.ok) {
-        const title = token.reason === 'expired' ? 'Page token expired' : token.reason === 'forgotten' ? 'Page token is no longer valid' : 'Invalid page token';
-        return { ok: false, title, details };
-      }
-      if (token.kind !== kind) return { ok: false, title: 'Page token was issued for a different search', details };
-      if (request.hasFilters && token.hash !== hash) return { ok: false, title: 'Page token does not match the search filters', details };
-      filter = token.filter;
-      hash = token.hash;
-      position = token.position;
-    }
-    const compiled = compileFilter(filter, this.store, this.renderer);
-    const page = findPage(compiled, this.store.count, position, request.pageSize);
-    return page.next >= 0 ? { ok: true, indices: page.indices, nextPageToken: this.tokens.issue(kind, hash, filter, page.next) } : { ok: true, indices: page.indices };
+    return this.searches.page(kind, request);
   }
 
-  /**
-   * @internal The body of one search page, UTF-8 JSON: v2 `{meters, next_page_token?}` (kind `d`
-   * details, `e` enrollments) or v1 `{results, next_page_token}` (kind `1`). Each meter's text is
-   * encoded straight into the body: the same bytes as the page's text, without building the
-   * page-sized string and encoding it again.
-   */
+  /** @internal The body of one search page as UTF-8 JSON, v1 trade dates at the simulated now. */
   pageBody(kind: SearchKind, indices: readonly number[], nextPageToken: string | undefined): Buffer {
-    const r = this.renderer;
-    const out = new Utf8Writer(PAGE_BYTES_PER_METER[kind] * indices.length + 4096);
-    out.write(kind === '1' ? '{"results":[' : '{"meters":[');
-    for (let k = 0; k < indices.length; k++) {
-      if (k > 0) out.write(',');
-      const i = indices[k];
-      out.write(kind === 'd' ? r.detailsJson(i) : kind === 'e' ? r.enrollmentJson(i) : r.v1Json(i, this.clockMs));
-    }
-    if (kind === '1') out.write('],"next_page_token":' + (nextPageToken !== undefined ? JSON.stringify(nextPageToken) : 'null') + '}');
-    else out.write(nextPageToken ? '],"next_page_token":' + JSON.stringify(nextPageToken) + '}' : ']}');
-    return out.bytes();
+    return this.searches.body(kind, indices, nextPageToken, this.clockMs);
   }
 
   // ---- Test and demo helpers: each stamps audit.updated_at at the simulated now and emits Leap's webhook. ----
@@ -313,7 +230,7 @@ export class Simulator {
   /** The meter as v2 details, v2 enrollment and v1 would show it now (fresh objects, parsed from the served text). Throws for an unknown id. */
   meter(meterId: string): MeterViews {
     const i = this.index(meterId);
-    return { details: this.renderer.details(i), enrollment: this.renderer.enrollment(i), v1: this.renderer.v1(i, this.clockMs) };
+    return this.renderer.views(i, this.clockMs);
   }
 
   /** The Leap webhook events emitted so far (the latest 2000), oldest first. */
@@ -337,43 +254,7 @@ export class Simulator {
    * per meter. Returns the new meter ids.
    */
   authorize(options: AuthorizeOptions = {}): string[] {
-    const s = this.store;
-    const count = options.count ?? 1;
-    if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError('count must be an integer between 1 and 1000');
-    let leader = -1;
-    let override: string | undefined;
-    let region = options.region;
-    let utility = options.utility;
-    if (options.partnerReference !== undefined) {
-      const existing = this.findByReference(options.partnerReference);
-      if (existing >= 0 && !s.referenceOverride.has(existing)) {
-        leader = s.authGroup[existing];
-      } else {
-        override = options.partnerReference;
-        if (existing >= 0) leader = s.authGroup[existing];
-      }
-      if (existing >= 0 && !region) {
-        region = REGIONS[s.region[existing]].code;
-        utility ??= UTILITY_REFS[s.utility[existing]].utility.code;
-      }
-    }
-    const ids: string[] = [];
-    for (let k = 0; k < count; k++) {
-      const index = s.count;
-      const attrs = meterAttributes(this.seed, index, { region, utility, meterType: options.meterType, deviceType: options.deviceType });
-      if (k === 0) {
-        region ??= REGIONS[attrs.region].code;
-        utility ??= UTILITY_REFS[attrs.utility].utility.code;
-      }
-      // Hand-set or shared references are always present; utility meters come through Leap Connect.
-      attrs.flags |= FLAG_HAS_REFERENCE;
-      if (kindCreatedBy(attrs.kind) === 0) attrs.flags |= FLAG_CONNECT;
-      const i = s.add(attrs, leader >= 0 ? leader : index - k, PENDING, { ms: this.clockMs, sub: 0 }, 3);
-      if (override !== undefined) s.referenceOverride.set(i, override);
-      this.mutator.created(i, this.clockMs);
-      ids.push(s.meterId(i));
-    }
-    return ids;
+    return authorizeMeters(this.store, this.mutator, this.seed, this.clockMs, options);
   }
 
   /**
@@ -513,7 +394,7 @@ export class Simulator {
     const i = this.index(meterId);
     if (this.store.status[i] !== ACTIVE) return null;
     const day = tradeDate ? Math.floor(Date.parse(`${tradeDate}T00:00:00Z`) / 86_400_000) : localDay(this.store.region[i], this.clockMs);
-    const g = this.groups.get(this.renderer.groupOn(i, day));
+    const g = this.groups.get(this.store.groupOn(i, day));
     return g ? { id: g.id, name: g.name } : null;
   }
 
@@ -527,12 +408,5 @@ export class Simulator {
     const g = this.groups.find(idOrName);
     if (g < 0 || !this.groups.forUtility(this.store.utility[i]).includes(g)) throw new RangeError(`market group ${idOrName} is not one of this meter's utility's groups`);
     return g;
-  }
-
-  private findByReference(reference: string): number {
-    const s = this.store;
-    for (const [i, r] of s.referenceOverride) if (r === reference) return i;
-    const leader = s.referenceLeader(reference);
-    return leader >= 0 && s.hasReference(leader) ? leader : -1;
   }
 }

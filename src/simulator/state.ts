@@ -212,6 +212,11 @@ export class MeterStore {
     return (this.flags[i] & FLAG_ARCHIVED) !== 0;
   }
 
+  /** Market group of trade date `day` (local days since epoch): a pending reassignment applies from its day on. */
+  groupOn(i: number, day: number): number {
+    return this.groupNext[i] !== 0 && day >= this.groupNextDay[i] ? this.groupNext[i] : this.group[i];
+  }
+
   /** `updated_at > (ms, sub)`, exactly, sub-millisecond digits included. */
   updatedAfter(i: number, ms: number, sub: number): boolean {
     return compareInstant(this.updatedMs[i], this.updatedSub[i], ms, sub) > 0;

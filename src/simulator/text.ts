@@ -6,6 +6,7 @@
  * per-meter values (ids, serials, dates, numbers) are concatenated per meter.
  */
 import * as catalog from './catalog';
+import * as regions from './regions';
 
 const {
   AUTH_0001_DESCRIPTION,
@@ -31,15 +32,14 @@ const {
   PARTNER_ACTIONS,
   PREFERENCES,
   PROGRAMS,
-  REGIONS,
   STATUS_CODES,
   STREETS,
   TITLES,
   UNITS,
-  UTILITY_REFS,
   V1_PREFERENCE,
   V1_STATUS,
 } = catalog;
+const { REGIONS, UTILITY_REFS } = regions;
 
 /**
  * The renderer writes catalog strings into JSON as they are. This checks, once at load, that none

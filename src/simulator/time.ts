@@ -2,7 +2,8 @@
  * Simulated time: Leap-style timestamps with 0/3/6/9 fractional digits, and local trade dates
  * and delivery-period boundaries per region (US daylight saving, computed, no tz database).
  */
-import { MONTH_ABBR, PROGRAMS, REGIONS, type ProgramInfo } from './catalog';
+import { MONTH_ABBR, PROGRAMS, type ProgramInfo } from './catalog';
+import { REGIONS } from './regions';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../logger';
 import { Rng, salt, seededUuid } from './random';
-import type { LeapEventPayload } from './render';
+import type { LeapEventPayload } from './render-events';
 
 export const WEBHOOK_EVENT_TYPES = [
   'meter.created',
