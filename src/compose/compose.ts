@@ -42,6 +42,12 @@ import { ReplayJobStore } from '../stores/replay-job-store';
 import { SyncRunStore } from '../stores/sync-run-store';
 import { SyncStateStore } from '../stores/sync-state-store';
 import { Transactor } from '../stores/transaction';
+import { IdempotencyStore } from '../stores/idempotency-store';
+import { ReadinessStore } from '../stores/readiness-store';
+import { ReadinessDeadlineCheck } from '../services/readiness/deadline-check';
+import { ReadinessService } from '../services/readiness/readiness-service';
+import { ReadinessWriter } from '../services/readiness/readiness-writer';
+import { SyncReadinessTracker } from '../services/readiness/sync-tracker';
 
 export interface Overrides {
   logger: Logger;
@@ -83,6 +89,8 @@ export interface Composed {
     deliveries: DeliveryAdminStore;
     destinationStates: DestinationStateStore;
     replayJobs: ReplayJobStore;
+    readiness: ReadinessStore;
+    idempotency: IdempotencyStore;
   };
   leap: LeapClient;
   sync: SyncService;
@@ -95,6 +103,8 @@ export interface Composed {
   worker: DeliveryWorker;
   replays: ReplayService;
   deliveryAdmin: DeliveryAdminService;
+  readiness: ReadinessService;
+  deadlines: ReadinessDeadlineCheck;
   health: HealthService;
   app: Express;
   /** Start background work: scheduled sync passes, unfinished Leap event refreshes. */
@@ -156,6 +166,8 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     deliveries: new DeliveryAdminStore(db),
     destinationStates: new DestinationStateStore(db),
     replayJobs: new ReplayJobStore(db),
+    readiness: new ReadinessStore(db),
+    idempotency: new IdempotencyStore(db),
   };
   const transactor = new Transactor(db);
   const limits = config.redis.url ? new SharedLimits(config.redis.url, config.redis.key_prefix, logger.child({ component: 'rate-limits' })) : null;
@@ -228,6 +240,23 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       });
   };
 
+  const sink = overrides.sink ?? outbox;
+  const readinessWriter = new ReadinessWriter({ readiness: stores.readiness, meters, events: stores.events, sink });
+  const readiness = new ReadinessService({ transactor, meters, readiness: stores.readiness, idempotency: stores.idempotency, writer: readinessWriter, clock });
+  const deadlines = new ReadinessDeadlineCheck({
+    transactor,
+    meters,
+    readiness: stores.readiness,
+    idempotency: stores.idempotency,
+    leases: stores.leases,
+    writer: readinessWriter,
+    clock,
+    logger: logger.child({ component: 'readiness' }),
+    owner,
+    overdueAfterMs: parseDuration(config.readiness.overdue_after),
+    everyMs: parseDuration(config.readiness.check_every),
+  });
+
   // Started at the first whole-portfolio walk; held alive only while it has pages to work on.
   const pageThread = overrides.pages ? null : new SyncPageThread();
   const sync = new SyncService({
@@ -243,7 +272,8 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       fillMissingPartsLimit: config.sync.fill_missing_parts_limit,
     },
     owner,
-    sink: overrides.sink ?? outbox,
+    sink,
+    afterWrite: new SyncReadinessTracker({ readiness: stores.readiness, writer: readinessWriter }),
     pages: overrides.pages ?? pageThread!,
   });
   const scheduler = new SyncScheduler({
@@ -270,7 +300,8 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     health,
     leapEvents,
     syncAdmin: new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler }),
-    meters: new MeterQueryService({ meters: stores.meters, events: stores.events }),
+    meters: new MeterQueryService({ meters: stores.meters, events: stores.events, readiness }),
+    readiness,
     deliveryAdmin,
     replays,
     startReplayJobs: runReplayJobs,
@@ -296,11 +327,14 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     worker,
     replays,
     deliveryAdmin,
+    readiness,
+    deadlines,
     health,
     app,
     async start() {
       if (limits && !(await limits.ready())) logger.warn('Redis is not answering: rate limits are kept by this process alone until it does');
       if (config.sync.enabled) scheduler.start();
+      deadlines.start();
       const resumed = await leapEvents.resume();
       if (resumed) logger.info('resuming refreshes for Leap events received before a restart', { events: resumed });
       if (config.delivery.enabled) {
@@ -315,6 +349,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       if (replayTimer) clearInterval(replayTimer);
       registry?.close();
       await scheduler.stop();
+      await deadlines.stop();
       await leapEvents.stop();
       await pageThread?.close();
       await worker.stop();

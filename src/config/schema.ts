@@ -16,7 +16,15 @@ export interface Config {
   leap_events: LeapEventsConfig;
   destinations: DestinationsConfig;
   delivery: DeliveryConfig;
+  readiness: ReadinessConfig;
   redis: RedisConfig;
+}
+
+export interface ReadinessConfig {
+  /** How long a meter may wait for the partner's confirmation before it is overdue. */
+  overdue_after: string;
+  /** How often `serve` looks for meters past their deadline (one replica at a time). */
+  check_every: string;
 }
 
 export interface RedisConfig {
@@ -267,6 +275,15 @@ export const configSchema = {
         enabled: { type: 'boolean', default: true },
         poll_interval: { ...duration, default: '500ms' },
         claim_ttl: { ...duration, default: '2m' },
+      },
+    },
+    readiness: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        overdue_after: { ...duration, default: '24h' },
+        check_every: { ...duration, default: '1m' },
       },
     },
     redis: {

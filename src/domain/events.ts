@@ -1,4 +1,5 @@
 import type { Meter } from './meter';
+import type { ReadinessView } from './readiness';
 
 /** Every event the connector emits; names follow Leap's own where Leap has one. */
 export const METER_EVENT_TYPES = [
@@ -45,8 +46,11 @@ export interface MeterEvent {
   changes: Change[] | null;
 }
 
-/** The meter as events and the API show it: everything but the raw parts. */
-export type MeterView = Omit<Meter, 'raw'>;
+/**
+ * The meter as events and the API show it: everything but the raw parts. Readiness events also
+ * carry the meter's readiness, which is the partner's and not part of what Leap sends.
+ */
+export type MeterView = Omit<Meter, 'raw'> & { readiness?: ReadinessView };
 
 export function meterView(meter: Meter): MeterView {
   const { raw: _raw, ...view } = meter;
@@ -54,7 +58,7 @@ export function meterView(meter: Meter): MeterView {
 }
 
 /** Fields that move on every touch at Leap or only say where we read from; they never cause an event. */
-const VOLATILE = new Set(['updated_at', 'raw', 'source']);
+const VOLATILE = new Set(['updated_at', 'raw', 'source', 'readiness']);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -14,6 +14,9 @@ import { adminSyncRoutes } from './routes/admin-sync';
 import { healthRoutes } from './routes/health';
 import { leapEventRoutes } from './routes/leap-events';
 import { partnerMeterRoutes } from './routes/partner-meters';
+import { partnerReadinessRoutes } from './routes/partner-readiness';
+import { requireScope } from './auth';
+import type { ReadinessService } from '../services/readiness/readiness-service';
 
 export interface AppDeps {
   logger: Logger;
@@ -23,6 +26,7 @@ export interface AppDeps {
   leapEvents: LeapEventService;
   syncAdmin: SyncAdminService;
   meters: MeterQueryService;
+  readiness: ReadinessService;
   deliveryAdmin: DeliveryAdminService;
   replays: ReplayService;
   /** Start running bulk replay jobs in the background. */
@@ -40,7 +44,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(deps.health));
   app.use(leapEventRoutes(deps.leapEvents));
   app.use(adminSyncRoutes(deps.apiKeys, deps.syncAdmin));
-  app.use(partnerMeterRoutes(deps.apiKeys, deps.meters));
+  // The partner's API: partner keys, and admin keys too.
+  app.use('/api/v1', requireScope(deps.apiKeys, ['partner', 'admin']));
+  app.use(partnerMeterRoutes(deps.meters));
+  app.use(partnerReadinessRoutes(deps.readiness));
   app.use(adminDeliveryRoutes(deps.apiKeys, deps.deliveryAdmin, deps.replays, deps.startReplayJobs));
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -11,10 +11,12 @@ declare module 'express-serve-static-core' {
 }
 
 /**
- * Bearer API keys from the configuration, each with scopes. Every configured key is compared in
+ * Bearer API keys from the configuration, each with scopes; a route names the scopes that may
+ * call it (any one of them is enough). Every configured key is compared in
  * constant time (no early exit), so timing says nothing about which key or how much matched.
  */
-export function requireScope(keys: readonly ApiKeyConfig[], scope: ApiScope) {
+export function requireScope(keys: readonly ApiKeyConfig[], scope: ApiScope | readonly ApiScope[]) {
+  const accepted: readonly ApiScope[] = typeof scope === 'string' ? [scope] : scope;
   return (req: Request, _res: Response, next: NextFunction): void => {
     if (!keys.length) {
       next(new AppError(401, 'unauthorized', 'No API keys are configured: set api.keys in the configuration or ADMIN_API_KEY / PARTNER_API_KEY'));
@@ -32,8 +34,8 @@ export function requireScope(keys: readonly ApiKeyConfig[], scope: ApiScope) {
       next(new UnauthorizedError('The API key is not valid'));
       return;
     }
-    if (!match.scopes.includes(scope)) {
-      next(new ForbiddenError(`This key lacks the ${scope} scope`));
+    if (!accepted.some((s) => match.scopes.includes(s))) {
+      next(new ForbiddenError(`This key lacks the ${accepted.join(' or ')} scope`));
       return;
     }
     req.apiKeyName = match.name;

@@ -21,7 +21,9 @@ function details(errors: ErrorObject[] | null | undefined): ErrorDetail[] {
 export function validator<T>(schema: JSONSchemaType<T> | Record<string, unknown>, what: string): (input: unknown) => T {
   const check = ajv.compile<T>(schema as JSONSchemaType<T>);
   return (input: unknown) => {
-    const copy = input && typeof input === 'object' ? JSON.parse(JSON.stringify(input)) : input;
+    // A shallow copy: defaults and coercions land in it, not in the caller's object; no deep walk,
+    // so a body nested thousands deep is refused by its schema, not by a stack overflow.
+    const copy = Array.isArray(input) ? [...input] : input && typeof input === 'object' ? { ...input } : input;
     if (!check(copy)) throw new ValidationError(`Invalid ${what}`, details(check.errors));
     return copy as T;
   };

@@ -1,5 +1,6 @@
 import type { MeterView } from '../domain/events';
 import type { EnrollmentWindow, GroupAssignment, MeterEnrollment, ParticipationPeriod, ProgramEnrollment, RequiredAction } from '../domain/meter';
+import type { ReadinessView } from '../domain/readiness';
 import { closest } from '../config/load';
 
 /**
@@ -52,7 +53,10 @@ const group = fields<GroupAssignment>(
   true,
 );
 
-const METER_SHAPE = fields<MeterView>({
+/** Present on readiness events (`meter.readiness.*`): the partner's confirmation as it stands after the event. */
+const readiness = fields<ReadinessView>({ state: 'leaf', since: 'leaf', source: 'leaf', reason: 'leaf', device_ids: leafArray, effective_at: 'leaf', required_by: 'leaf' });
+
+const METER_SHAPE = fields<Required<MeterView>>({
   meter_id: 'leaf',
   source: 'leaf',
   partner_reference: 'leaf',
@@ -77,6 +81,7 @@ const METER_SHAPE = fields<MeterView>({
   extra: 'open',
   created_at: 'leaf',
   updated_at: 'leaf',
+  readiness,
 });
 
 /** Leap's `site.site_devices[]` is documented as a list of objects; keep it a list through paths. */

@@ -5,6 +5,7 @@ import { NotFoundError } from '../errors';
 import type { EventStore } from '../stores/event-store';
 import type { MeterFilter, MeterStore, StoredMeter } from '../stores/meter-store';
 import { storedMeter } from './sync/compare';
+import type { MeterReadiness } from './readiness/readiness-service';
 
 /** A stored meter as the API shows it: normalized fields, actions, group assignments, bookkeeping. */
 export interface MeterRecord {
@@ -15,6 +16,8 @@ export interface MeterRecord {
   last_seen_at: string;
   last_changed_at: string;
   missing_since: string | null;
+  /** The partner's dispatch readiness, with its history (on a single meter's answer). */
+  readiness?: MeterReadiness;
 }
 
 export interface MeterPage {
@@ -24,7 +27,7 @@ export interface MeterPage {
 }
 
 export class MeterQueryService {
-  constructor(private readonly deps: { meters: MeterStore; events: EventStore }) {}
+  constructor(private readonly deps: { meters: MeterStore; events: EventStore; readiness?: { forMeter(s: StoredMeter): Promise<MeterReadiness> } }) {}
 
   private record(s: StoredMeter, groups?: GroupAssignment[]): MeterRecord {
     const meter = meterView(storedMeter(s));
@@ -42,7 +45,8 @@ export class MeterQueryService {
   async get(meterId: string): Promise<MeterRecord> {
     const s = await this.deps.meters.get(meterId);
     if (!s) throw new NotFoundError('meter', meterId);
-    return this.record(s);
+    const record = this.record(s);
+    return this.deps.readiness ? { ...record, readiness: await this.deps.readiness.forMeter(s) } : record;
   }
 
   async list(filter: MeterFilter, limit: number, after?: string): Promise<MeterPage> {

@@ -379,6 +379,36 @@ export class MeterStore {
     return this.withRaw(rows.map(toHead));
   }
 
+  /** The stored meters with these partner references (several meters may share one), locked in a transaction on MySQL. */
+  async headsByPartnerReference(references: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter[]>> {
+    const out = new Map<string, StoredMeter[]>();
+    for (const part of chunks([...new Set(references)], 500)) {
+      const q = trx('meters').select([...COLUMNS, 'partner_reference']).whereIn('partner_reference', part).orderBy('meter_id');
+      const rows = (await (trx === this.db ? q : forUpdate(this.db, q))) as (MeterRow & { partner_reference: string })[];
+      for (const row of rows) {
+        const list = out.get(row.partner_reference) ?? [];
+        list.push(toHead(row));
+        out.set(row.partner_reference, list);
+      }
+    }
+    return out;
+  }
+
+  /** Heads by row number (locked in a transaction on MySQL). */
+  async headsByRef(refs: readonly number[], trx: Knex | Knex.Transaction = this.db): Promise<StoredMeter[]> {
+    const out: StoredMeter[] = [];
+    for (const part of chunks([...new Set(refs)], 500)) {
+      const q = trx('meters').select(COLUMNS).whereIn('id', part);
+      out.push(...((await (trx === this.db ? q : forUpdate(this.db, q))) as MeterRow[]).map(toHead));
+    }
+    return out;
+  }
+
+  /** Move meters' sequences on after events that do not change the meter itself (readiness). */
+  async setSequences(trx: Knex.Transaction, sequences: ReadonlyMap<number, number>): Promise<void> {
+    for (const [ref, sequence] of sequences) await trx('meters').where('id', ref).update({ sequence });
+  }
+
   async groupAssignments(meterId: string): Promise<GroupAssignment[]> {
     const rows = (await this.db('meter_group_assignments as g')
       .select('g.*')

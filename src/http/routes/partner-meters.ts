@@ -1,8 +1,7 @@
 import { Router } from 'express';
-import type { ApiKeyConfig } from '../../config/schema';
 import { ENROLLMENT_STATUSES } from '../../domain/leap-types';
 import type { MeterQueryService } from '../../services/meter-query-service';
-import { requireScope } from '../auth';
+import { meterIdSchema } from '../schemas/readiness';
 import { validator } from '../validate';
 
 const listQuery = validator<{
@@ -34,10 +33,11 @@ const listQuery = validator<{
   'query',
 );
 
-/** The stored view of meters, for partner systems (scope partner). */
-export function partnerMeterRoutes(keys: readonly ApiKeyConfig[], meters: MeterQueryService): Router {
+export const meterIdParam = validator<{ meter_id: string }>({ type: 'object', required: ['meter_id'], properties: { meter_id: meterIdSchema } }, 'path');
+
+/** The stored view of meters, for partner systems (behind the partner scope, see app.ts). */
+export function partnerMeterRoutes(meters: MeterQueryService): Router {
   const router = Router();
-  router.use('/api/v1', requireScope(keys, 'partner'));
   router.get('/api/v1/meters', async (req, res) => {
     const q = listQuery(req.query);
     const page = await meters.list(
@@ -56,7 +56,7 @@ export function partnerMeterRoutes(keys: readonly ApiKeyConfig[], meters: MeterQ
     res.json(page);
   });
   router.get('/api/v1/meters/:meter_id', async (req, res) => {
-    res.json(await meters.get(req.params.meter_id!));
+    res.json(await meters.get(meterIdParam(req.params).meter_id));
   });
   return router;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../../domain/clock';
 import { meterView, type MeterEvent, type MeterView } from '../../domain/events';
+import type { Meter } from '../../domain/meter';
 import type { EventStore, KeptSnapshot, NewMeterEvent } from '../../stores/event-store';
 import type { LeaseStore } from '../../stores/lease-store';
 import type { MeterStore, MeterWrite, StoredMeter } from '../../stores/meter-store';
@@ -11,6 +12,20 @@ import { SYNC_LEASE, SyncLeaseLostError } from './sync-errors';
 /** Receives the events of each committed unit of work, inside its transaction (the outbox). */
 export interface EventSink {
   enqueue(tx: Tx, events: readonly MeterEvent[]): Promise<void>;
+}
+
+/** A meter the unit wrote, as it was before and is now, with its sequence after the unit's events. */
+export interface WrittenMeter {
+  ref: number;
+  meterId: string;
+  sequence: number;
+  before: Meter | MeterView | null;
+  view: () => MeterView;
+}
+
+/** Runs after a unit's meters and events are written, in its transaction; answers the events it added. */
+export interface MeterWriteHook {
+  afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date): Promise<MeterEvent[]>;
 }
 
 /** What one pass (or a targeted refresh) writes under. */
@@ -98,6 +113,8 @@ export interface PageWriterDeps {
   owner: string;
   leaseTtlMs: number;
   sink?: EventSink;
+  /** Readiness follows Leap's side in the same transaction. */
+  afterWrite?: MeterWriteHook;
 }
 
 /**
@@ -156,6 +173,7 @@ export class PageWriter {
       const writes: MeterWrite[] = [];
       const newEvents: NewEvent[] = [];
       const kept: KeptSnapshot[] = [];
+      const written: Omit<WrittenMeter, 'ref'>[] = [];
       for (const part of toCompare) {
         const pause = due();
         if (pause) await pause;
@@ -166,6 +184,7 @@ export class PageWriter {
           continue;
         }
         writes.push(outcome.write);
+        if (outcome.write.changed || !prior) written.push({ meterId: part.meterId, sequence: outcome.write.sequence, before: outcome.before, view: outcome.view });
         // The meter's last event showed it as stored until now: it keeps that state for good.
         if (prior && prior.sequence > 0) kept.push({ ref: prior.ref, sequence: prior.sequence, meter: meterView(outcome.before ?? storedMeter(prior)) });
         outcome.events.forEach((e, i) =>
@@ -190,6 +209,7 @@ export class PageWriter {
       await turn();
       await this.deps.meters.touch(tx, touched, now);
       const events = await this.appendEvents(tx, newEvents, refs);
+      events.push(...(await this.followUp(tx, written, refs, now)));
       // Distinct meters: on v2 a meter read in the details search is read again in the enrollment search.
       const since = ctx.seenSince;
       const seen = since
@@ -213,11 +233,13 @@ export class PageWriter {
       const writes: MeterWrite[] = [];
       const newEvents: NewEvent[] = [];
       const kept: KeptSnapshot[] = [];
+      const written: Omit<WrittenMeter, 'ref'>[] = [];
       for (const s of gone) {
         const { write, meter, archived, emit } = archiveOutcome(s, now);
         if (s.sequence > 0) kept.push({ ref: s.ref, sequence: s.sequence, meter: meterView(meter) });
         writes.push(write);
         const view = meterView(archived);
+        written.push({ meterId: s.meterId, sequence: emit ? s.sequence + 1 : s.sequence, before: meter, view: () => view });
         if (emit)
           newEvents.push({
             e: {
@@ -235,11 +257,22 @@ export class PageWriter {
       await this.deps.events.keepSnapshots(tx, kept);
       const refs = await this.deps.meters.write(tx, writes, now);
       const events = await this.appendEvents(tx, newEvents, refs);
+      events.push(...(await this.followUp(tx, written, refs, now)));
       const result: UnitResult = { metersSeen: 0, metersChanged: writes.length, metersNew: 0, events };
       if (extra) await extra(tx, result);
       if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
       return result;
     });
+  }
+
+  /** What follows Leap's changes in the same transaction (readiness), with the meters' row numbers. */
+  private async followUp(tx: Tx, written: readonly Omit<WrittenMeter, 'ref'>[], refs: ReadonlyMap<string, number>, now: Date): Promise<MeterEvent[]> {
+    if (!this.deps.afterWrite || !written.length) return [];
+    return this.deps.afterWrite.afterWrite(
+      tx,
+      written.map((w) => ({ ...w, ref: refs.get(w.meterId)! })),
+      now,
+    );
   }
 
   /** The new events, stored and handed to the outbox in the unit's transaction. */

@@ -15,7 +15,7 @@ import type { SyncKind, SyncRun, SyncRunStore } from '../../stores/sync-run-stor
 import type { Transactor, Tx } from '../../stores/transaction';
 import type { PartUpdate } from './compare';
 import { localPages, type PageSource } from './page-source';
-import { checkRun, PageWriter, type EventSink, type RunContext, type UnitResult } from './page-writer';
+import { checkRun, PageWriter, type EventSink, type MeterWriteHook, type RunContext, type UnitResult } from './page-writer';
 import { streamsFor, StreamWalker, type StreamSpec } from './streams';
 import { SYNC_LEASE, SyncBusyError, SyncLeaseLostError, SyncStoppedError } from './sync-errors';
 
@@ -40,6 +40,8 @@ export interface SyncServiceDeps {
   /** Who this process is, in leases and sync runs. */
   owner: string;
   sink?: EventSink;
+  /** What follows Leap's changes in each page's transaction (readiness). */
+  afterWrite?: MeterWriteHook;
   /** Where whole-portfolio walks parse and pair their pages: the page thread; by default this thread. */
   pages?: PageSource;
 }

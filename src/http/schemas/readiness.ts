@@ -1,0 +1,57 @@
+import { READINESS_ANSWERS, READINESS_STATES } from '../../domain/readiness';
+
+/**
+ * The JSON Schemas of the partner's readiness and roster requests: ajv validates with these and
+ * the API description publishes them. Strings are bounded, objects closed.
+ */
+
+/** Leap's meter ids are UUIDs. */
+export const meterIdSchema = { type: 'string', format: 'uuid', description: "Leap's meter id (a UUID)" } as const;
+
+export const partnerReferenceSchema = { type: 'string', minLength: 1, maxLength: 256, description: "The partner's own reference for the meter, as stored at Leap" } as const;
+
+const answerProperties = {
+  status: { type: 'string', enum: [...READINESS_ANSWERS], description: 'ready: the devices can act on a dispatch; not_ready: they cannot (say why in reason)' },
+  device_ids: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 128 }, description: "The partner's ids of the devices this answer is about" },
+  reason: { type: 'string', maxLength: 1000 },
+  effective_at: { type: 'string', format: 'date-time', description: 'When the answer takes effect (RFC 3339)' },
+} as const;
+
+export const readinessAnswerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: answerProperties,
+} as const;
+
+export const MAX_BATCH_ITEMS = 1000;
+
+/** One item of a batch: addressed by meter_id or by partner_reference, exactly one of them. */
+export const readinessBatchItemSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: { meter_id: meterIdSchema, partner_reference: partnerReferenceSchema, ...answerProperties },
+  oneOf: [{ required: ['meter_id'] }, { required: ['partner_reference'] }],
+} as const;
+
+/** The batch itself; each item is checked on its own (an invalid item is an error result, not a 400). */
+export const readinessBatchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items'],
+  properties: { items: { type: 'array', minItems: 1, maxItems: MAX_BATCH_ITEMS, items: { type: 'object' } } },
+} as const;
+
+export const readinessListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['state'],
+  properties: {
+    state: { type: 'string', enum: READINESS_STATES.filter((s) => s !== 'not_required') },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    after: { type: 'string', maxLength: 64 },
+  },
+} as const;
+
+export const idempotencyKeySchema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Printable ASCII, no spaces' } as const;
