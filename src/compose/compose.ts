@@ -48,6 +48,11 @@ import { ReadinessDeadlineCheck } from '../services/readiness/deadline-check';
 import { ReadinessService } from '../services/readiness/readiness-service';
 import { ReadinessWriter } from '../services/readiness/readiness-writer';
 import { SyncReadinessTracker } from '../services/readiness/sync-tracker';
+import { AnnotationWriter } from '../services/annotation-writer';
+import { RosterDriftTracker } from '../services/market-groups/drift-tracker';
+import { RosterService } from '../services/market-groups/roster-service';
+import { MarketGroupStore } from '../stores/market-group-store';
+import { inTurn } from '../services/sync/page-writer';
 
 export interface Overrides {
   logger: Logger;
@@ -91,6 +96,7 @@ export interface Composed {
     replayJobs: ReplayJobStore;
     readiness: ReadinessStore;
     idempotency: IdempotencyStore;
+    marketGroups: MarketGroupStore;
   };
   leap: LeapClient;
   sync: SyncService;
@@ -104,6 +110,7 @@ export interface Composed {
   replays: ReplayService;
   deliveryAdmin: DeliveryAdminService;
   readiness: ReadinessService;
+  rosters: RosterService;
   deadlines: ReadinessDeadlineCheck;
   health: HealthService;
   app: Express;
@@ -168,6 +175,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     replayJobs: new ReplayJobStore(db),
     readiness: new ReadinessStore(db),
     idempotency: new IdempotencyStore(db),
+    marketGroups: new MarketGroupStore(db),
   };
   const transactor = new Transactor(db);
   const limits = config.redis.url ? new SharedLimits(config.redis.url, config.redis.key_prefix, logger.child({ component: 'rate-limits' })) : null;
@@ -241,7 +249,9 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
   };
 
   const sink = overrides.sink ?? outbox;
-  const readinessWriter = new ReadinessWriter({ readiness: stores.readiness, meters, events: stores.events, sink });
+  const annotations = new AnnotationWriter({ meters, events: stores.events, sink });
+  const readinessWriter = new ReadinessWriter({ readiness: stores.readiness, annotations });
+  const rosters = new RosterService({ groups: stores.marketGroups, meters, transactor, clock });
   const readiness = new ReadinessService({ transactor, meters, readiness: stores.readiness, idempotency: stores.idempotency, writer: readinessWriter, clock });
   const deadlines = new ReadinessDeadlineCheck({
     transactor,
@@ -273,7 +283,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     },
     owner,
     sink,
-    afterWrite: new SyncReadinessTracker({ readiness: stores.readiness, writer: readinessWriter }),
+    afterWrite: inTurn(new SyncReadinessTracker({ readiness: stores.readiness, writer: readinessWriter }), new RosterDriftTracker({ groups: stores.marketGroups, annotations })),
     pages: overrides.pages ?? pageThread!,
   });
   const scheduler = new SyncScheduler({
@@ -302,6 +312,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     syncAdmin: new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler }),
     meters: new MeterQueryService({ meters: stores.meters, events: stores.events, readiness }),
     readiness,
+    rosters,
     deliveryAdmin,
     replays,
     startReplayJobs: runReplayJobs,
@@ -328,6 +339,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     replays,
     deliveryAdmin,
     readiness,
+    rosters,
     deadlines,
     health,
     app,

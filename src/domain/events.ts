@@ -14,11 +14,12 @@ export const METER_EVENT_TYPES = [
   'meter.archived',
   'meter.readiness.updated',
   'meter.readiness.overdue',
+  'market_group.roster.drifted',
 ] as const;
 export type MeterEventType = (typeof METER_EVENT_TYPES)[number];
 
 /** Where the change was seen. */
-export type EventOrigin = 'poll' | 'reconcile' | 'leap_event' | 'readiness';
+export type EventOrigin = 'poll' | 'reconcile' | 'leap_event' | 'readiness' | 'roster';
 
 export interface Change {
   /** Dotted path into the meter, e.g. `customer.city`, `enrollment.status`. */
@@ -127,8 +128,8 @@ function lifecycleOf(path: string): MeterEventType | null {
 /** Enrollment detail that accompanies a lifecycle change rather than being news of its own. */
 const SECONDARY = ['enrollment.programs', 'enrollment.window', 'enrollment.leap_actions', 'enrollment.status_v1'];
 
-/** When one read changes several things, events go out in catalogue order (readiness is not the sync's). */
-const ORDER: readonly MeterEventType[] = METER_EVENT_TYPES.filter((t) => !t.startsWith('meter.readiness.'));
+/** When one read changes several things, events go out in catalogue order (readiness and rosters follow the sync's). */
+const ORDER: readonly MeterEventType[] = METER_EVENT_TYPES.filter((t) => !t.startsWith('meter.readiness.') && !t.startsWith('market_group.'));
 
 /**
  * The events one observed change produces. A meter seen for the first time is `meter.created`,

@@ -15,6 +15,8 @@ import { healthRoutes } from './routes/health';
 import { leapEventRoutes } from './routes/leap-events';
 import { partnerMeterRoutes } from './routes/partner-meters';
 import { partnerReadinessRoutes } from './routes/partner-readiness';
+import { partnerMarketGroupRoutes } from './routes/partner-market-groups';
+import type { RosterService } from '../services/market-groups/roster-service';
 import { requireScope } from './auth';
 import type { ReadinessService } from '../services/readiness/readiness-service';
 
@@ -27,6 +29,7 @@ export interface AppDeps {
   syncAdmin: SyncAdminService;
   meters: MeterQueryService;
   readiness: ReadinessService;
+  rosters: RosterService;
   deliveryAdmin: DeliveryAdminService;
   replays: ReplayService;
   /** Start running bulk replay jobs in the background. */
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', requireScope(deps.apiKeys, ['partner', 'admin']));
   app.use(partnerMeterRoutes(deps.meters));
   app.use(partnerReadinessRoutes(deps.readiness));
+  app.use(partnerMarketGroupRoutes(deps.rosters));
   app.use(adminDeliveryRoutes(deps.apiKeys, deps.deliveryAdmin, deps.replays, deps.startReplayJobs));
   app.use(notFoundHandler);
   app.use(errorHandler);

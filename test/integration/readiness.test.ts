@@ -172,13 +172,9 @@ for (const engine of testEngines()) {
       h.sim.simulator.setStatus(id, 'INELIGIBLE');
       await c.sync.run({ kind: 'incremental', trigger: 'test' });
       let r = (await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;
-      // Unless a market group that has not passed still needs it.
-      console.log('LEFT', r.state, r.required_by);
-      if (r.state !== 'not_required') assert.equal(r.required_by, 'market_group');
-      else {
-        assert.equal(r.source, 'sync');
-        assert.equal((await put(id, { status: 'ready' }).expect(409)).body.code, 'readiness_not_required');
-      }
+      assert.equal(r.state, 'not_required');
+      assert.equal(r.source, 'sync');
+      assert.equal((await put(id, { status: 'ready' }).expect(409)).body.code, 'readiness_not_required');
       h.sim.simulator.activate(id);
       await c.sync.run({ kind: 'incremental', trigger: 'test' });
       r = (await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { ENROLLMENT_STATUSES } from '../../domain/leap-types';
 import type { MeterQueryService } from '../../services/meter-query-service';
-import { meterIdSchema } from '../schemas/readiness';
+import { meterIdSchema } from '../schemas/partner';
 import { validator } from '../validate';
 
 const listQuery = validator<{

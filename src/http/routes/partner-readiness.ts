@@ -3,7 +3,7 @@ import type { ReadinessAnswerInput, ReadinessState } from '../../domain/readines
 import { ValidationError } from '../../errors';
 import type { BatchItem, ReadinessService } from '../../services/readiness/readiness-service';
 import { requireJsonBody } from '../json-body';
-import { idempotencyKeySchema, readinessAnswerSchema, readinessBatchItemSchema, readinessBatchSchema, readinessListQuerySchema } from '../schemas/readiness';
+import { idempotencyKeySchema, readinessAnswerSchema, readinessBatchItemSchema, readinessBatchSchema, readinessListQuerySchema } from '../schemas/partner';
 import { validator } from '../validate';
 import { meterIdParam } from './partner-meters';
 

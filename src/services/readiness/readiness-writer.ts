@@ -1,10 +1,8 @@
 import { deepEqual, type Change, type MeterEvent, type MeterView } from '../../domain/events';
 import { readinessView, type ReadinessMove, type ReadinessRecord } from '../../domain/readiness';
-import type { EventStore, NewMeterEvent } from '../../stores/event-store';
-import type { MeterStore } from '../../stores/meter-store';
 import type { ReadinessStore, ReadinessWrite } from '../../stores/readiness-store';
 import type { Tx } from '../../stores/transaction';
-import type { EventSink } from '../sync/page-writer';
+import type { Annotation, AnnotationWriter } from '../annotation-writer';
 
 /** One meter's readiness move, with what is needed to announce it. */
 export interface ReadinessChange {
@@ -34,53 +32,26 @@ export function readinessChanges(current: ReadinessRecord | null, next: Readines
  * the first move to overdue of an activation) in the meter's sequence, handed to the outbox.
  */
 export class ReadinessWriter {
-  constructor(private readonly deps: { readiness: ReadinessStore; meters: MeterStore; events: EventStore; sink?: EventSink }) {}
+  constructor(private readonly deps: { readiness: ReadinessStore; annotations: AnnotationWriter }) {}
 
   async apply(tx: Tx, changes: readonly ReadinessChange[], now: Date): Promise<MeterEvent[]> {
     if (!changes.length) return [];
     const writes: ReadinessWrite[] = [];
-    const pending: { e: NewMeterEvent; view: () => MeterView }[] = [];
-    const refs = new Map<string, number>();
+    const annotations: Annotation[] = [];
     const sequences = new Map<number, number>();
     for (const c of changes) {
       const visible = readinessChanges(c.current, c.move.next);
       writes.push({ ref: c.ref, meterId: c.meterId, next: c.move.next, from: visible.length ? (c.current?.state ?? 'not_required') : null });
       if (!visible.length) continue;
-      refs.set(c.meterId, c.ref);
+      sequences.set(c.ref, c.sequence);
       const readiness = readinessView(c.move.next);
       let view: MeterView | undefined;
       const withReadiness = (): MeterView => (view ??= { ...c.view(), readiness });
-      let sequence = sequences.get(c.ref) ?? c.sequence;
-      const event = (type: NewMeterEvent['type'], changes: Change[]): void => {
-        sequence += 1;
-        pending.push({ e: { meter_id: c.meterId, sequence, type, occurred_at: now, origin: 'readiness', sync_run_id: null, changes }, view: withReadiness });
-      };
-      event('meter.readiness.updated', visible);
-      if (c.move.overdue) event('meter.readiness.overdue', [{ path: 'readiness.state', from: c.current?.state ?? 'not_required', to: 'overdue' }]);
-      sequences.set(c.ref, sequence);
+      annotations.push({ ref: c.ref, meterId: c.meterId, type: 'meter.readiness.updated', changes: visible, view: withReadiness });
+      if (c.move.overdue)
+        annotations.push({ ref: c.ref, meterId: c.meterId, type: 'meter.readiness.overdue', changes: [{ path: 'readiness.state', from: c.current?.state ?? 'not_required', to: 'overdue' }], view: withReadiness });
     }
     await this.deps.readiness.write(tx, writes, now);
-    if (!pending.length) return [];
-    const ids = await this.deps.events.append(
-      tx,
-      pending.map((p) => p.e),
-      refs,
-    );
-    await this.deps.meters.setSequences(tx, sequences);
-    const events: MeterEvent[] = pending.map(({ e, view }, i) => ({
-      id: ids[i]!,
-      meter_id: e.meter_id,
-      sequence: e.sequence,
-      type: e.type,
-      occurred_at: e.occurred_at.toISOString(),
-      origin: e.origin,
-      sync_run_id: e.sync_run_id,
-      get meter() {
-        return view();
-      },
-      changes: e.changes,
-    }));
-    if (this.deps.sink) await this.deps.sink.enqueue(tx, events);
-    return events;
+    return this.deps.annotations.append(tx, annotations, sequences, 'readiness', now);
   }
 }

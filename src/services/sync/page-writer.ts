@@ -28,6 +28,25 @@ export interface MeterWriteHook {
   afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date): Promise<MeterEvent[]>;
 }
 
+/** Hooks run one after another; each sees the sequences the earlier ones moved on. */
+export function inTurn(...hooks: MeterWriteHook[]): MeterWriteHook {
+  return {
+    async afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date) {
+      const all: MeterEvent[] = [];
+      let current = written;
+      for (const hook of hooks) {
+        const events = await hook.afterWrite(tx, current, now);
+        if (!events.length) continue;
+        all.push(...events);
+        const last = new Map<string, number>();
+        for (const e of events) last.set(e.meter_id, Math.max(last.get(e.meter_id) ?? 0, e.sequence));
+        current = current.map((w) => (last.has(w.meterId) ? { ...w, sequence: last.get(w.meterId)! } : w));
+      }
+      return all;
+    },
+  };
+}
+
 /** What one pass (or a targeted refresh) writes under. */
 export interface RunContext {
   /** A dry run does all its work in this one transaction, rolled back at the end. */

@@ -55,3 +55,26 @@ export const readinessListQuerySchema = {
 } as const;
 
 export const idempotencyKeySchema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Printable ASCII, no spaces' } as const;
+
+export const marketGroupIdSchema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$', description: "Leap's market group id" } as const;
+
+export const marketGroupParamSchema = { type: 'object', required: ['id'], properties: { id: marketGroupIdSchema } } as const;
+
+export const tradeDateQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { trade_date: { type: 'string', format: 'date', description: 'YYYY-MM-DD in the market time zone; default: the next trade date' } },
+} as const;
+
+export const MAX_ROSTER_MEMBERS = 50_000;
+
+/** The partner's own member list of a group on a trade date: by meter id or by partner reference. */
+export const partnerRosterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    meter_ids: { type: 'array', maxItems: MAX_ROSTER_MEMBERS, items: meterIdSchema },
+    partner_references: { type: 'array', maxItems: MAX_ROSTER_MEMBERS, items: partnerReferenceSchema },
+  },
+  oneOf: [{ required: ['meter_ids'] }, { required: ['partner_references'] }],
+} as const;
