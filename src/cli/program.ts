@@ -4,6 +4,7 @@ import { addDeliveryCommands } from './deliveries';
 import { addLeapWebhookCommands } from './leap-webhooks';
 import { addMappingCommands } from './mappings';
 import { addMigrateCommand } from './migrate';
+import { addReadinessCommands } from './readiness';
 import { addReceiverCommand } from './receiver';
 import { addSimulatorCommand } from './simulator';
 import { addSyncCommand } from './sync';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   addLeapWebhookCommands(program, configFile);
   addMappingCommands(program, configFile);
   addDeliveryCommands(program, configFile);
+  addReadinessCommands(program, configFile);
   addReceiverCommand(program);
   return program;
 }

@@ -22,8 +22,8 @@ export interface Annotation {
 export class AnnotationWriter {
   constructor(private readonly deps: { meters: MeterStore; events: EventStore; sink?: EventSink }) {}
 
-  /** `sequences`: each meter's last sequence as of this transaction. */
-  async append(tx: Tx, annotations: readonly Annotation[], sequences: ReadonlyMap<number, number>, origin: EventOrigin, now: Date): Promise<MeterEvent[]> {
+  /** `sequences`: each meter's last sequence as of this transaction; `syncRunId`: the sync run that caused them, if one did. */
+  async append(tx: Tx, annotations: readonly Annotation[], sequences: ReadonlyMap<number, number>, origin: EventOrigin, now: Date, syncRunId: string | null = null): Promise<MeterEvent[]> {
     if (!annotations.length) return [];
     const moved = new Map<number, number>();
     const refs = new Map<string, number>();
@@ -31,7 +31,7 @@ export class AnnotationWriter {
       const sequence = (moved.get(a.ref) ?? sequences.get(a.ref)!) + 1;
       moved.set(a.ref, sequence);
       refs.set(a.meterId, a.ref);
-      return { meter_id: a.meterId, sequence, type: a.type, occurred_at: now, origin, sync_run_id: null, changes: a.changes };
+      return { meter_id: a.meterId, sequence, type: a.type, occurred_at: now, origin, sync_run_id: syncRunId, changes: a.changes };
     });
     const ids = await this.deps.events.append(tx, pending, refs);
     await this.deps.meters.setSequences(tx, moved);
@@ -44,7 +44,7 @@ export class AnnotationWriter {
         type: e.type,
         occurred_at: e.occurred_at.toISOString(),
         origin: e.origin,
-        sync_run_id: null,
+        sync_run_id: syncRunId,
         get meter() {
           return view();
         },

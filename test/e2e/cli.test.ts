@@ -282,6 +282,28 @@ describe('leap-connector CLI', function () {
         });
       });
 
+      it('readiness report prints the counts by state and the meters in one, as text or JSON', async () => {
+        const active = await withDb(env.DATABASE_URL!, async (db) => (await db('meters').where({ enrollment_status: 'ACTIVE', is_archived: false }).orderBy('meter_id').select('meter_id')).map((m: { meter_id: string }) => m.meter_id));
+        assert.ok(active.length > 0);
+        const json = await run(['readiness', 'report', '--state', 'awaiting', '--json'], { cwd: dir, env });
+        assert.equal(json.code, 0, explain(json));
+        const report = JSON.parse(json.stdout) as { counts: Record<string, number>; meters: { meter_id: string }[]; more: boolean };
+        assert.equal(report.counts.awaiting, active.length);
+        assert.deepEqual(
+          report.meters.map((m) => m.meter_id),
+          active,
+        );
+        const text = await run(['readiness', 'report', '--state', 'awaiting', '--limit', '1'], { cwd: dir, env });
+        assert.equal(text.code, 0, explain(text));
+        const lines = text.stdout.trim().split('\n');
+        assert.equal(lines[0], `awaiting ${active.length}   overdue 0   ready 0   not_ready 0`);
+        assert.match(lines[2]!, new RegExp(`^  ${active[0]}  since \\d{4}-`));
+        if (active.length > 1) assert.equal(lines.at(-1), '(more: raise --limit)');
+        const bad = await run(['readiness', 'report', '--state', 'late'], { cwd: dir, env });
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /Allowed choices are awaiting, overdue, ready, not_ready/);
+      });
+
       it('sync --dry-run --json prints, as JSON lines, exactly the events the real pass then records, and writes nothing', async () => {
         const [edited] = sim.simulator.meterIds({ limit: 5 }).slice(-1);
         sim.simulator.editDetails(edited!, { address: true });

@@ -15,7 +15,7 @@ import type { MeterWriteHook, WrittenMeter } from '../sync/page-writer';
 export class RosterDriftTracker implements MeterWriteHook {
   constructor(private readonly deps: { groups: MarketGroupStore; annotations: AnnotationWriter }) {}
 
-  async afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date): Promise<MeterEvent[]> {
+  async afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date, runId: string | null): Promise<MeterEvent[]> {
     const moved = written.filter((w) => w.before !== null && !deepEqual(w.before.group_assignments, w.view().group_assignments));
     if (!moved.length) return [];
     // A day's slack: trade dates are local, and the earliest zone is a day behind UTC.
@@ -45,6 +45,6 @@ export class RosterDriftTracker implements MeterWriteHook {
       if (changed) await this.deps.groups.recordDrift(tx, check.marketGroupId, check.tradeDate, [...leap].sort(), now);
     }
     // A meter that drifted in two checks gets two events, in order.
-    return this.deps.annotations.append(tx, annotations, sequences, 'roster', now);
+    return this.deps.annotations.append(tx, annotations, sequences, 'roster', now, runId);
   }
 }

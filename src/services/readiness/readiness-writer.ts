@@ -34,7 +34,7 @@ export function readinessChanges(current: ReadinessRecord | null, next: Readines
 export class ReadinessWriter {
   constructor(private readonly deps: { readiness: ReadinessStore; annotations: AnnotationWriter }) {}
 
-  async apply(tx: Tx, changes: readonly ReadinessChange[], now: Date): Promise<MeterEvent[]> {
+  async apply(tx: Tx, changes: readonly ReadinessChange[], now: Date, syncRunId: string | null = null): Promise<MeterEvent[]> {
     if (!changes.length) return [];
     const writes: ReadinessWrite[] = [];
     const annotations: Annotation[] = [];
@@ -52,6 +52,6 @@ export class ReadinessWriter {
         annotations.push({ ref: c.ref, meterId: c.meterId, type: 'meter.readiness.overdue', changes: [{ path: 'readiness.state', from: c.current?.state ?? 'not_required', to: 'overdue' }], view: withReadiness });
     }
     await this.deps.readiness.write(tx, writes, now);
-    return this.deps.annotations.append(tx, annotations, sequences, 'readiness', now);
+    return this.deps.annotations.append(tx, annotations, sequences, 'readiness', now, syncRunId);
   }
 }

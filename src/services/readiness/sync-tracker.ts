@@ -26,7 +26,7 @@ function mayMove(before: Meter | MeterView | null, after: MeterView): boolean {
 export class SyncReadinessTracker implements MeterWriteHook {
   constructor(private readonly deps: { readiness: ReadinessStore; writer: ReadinessWriter }) {}
 
-  async afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date): Promise<MeterEvent[]> {
+  async afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date, runId: string | null): Promise<MeterEvent[]> {
     const candidates = written.filter((w) => mayMove(w.before, w.view()));
     if (!candidates.length) return [];
     const current = await this.deps.readiness.getMany(
@@ -39,6 +39,6 @@ export class SyncReadinessTracker implements MeterWriteHook {
       const move = syncMove(record, w.before, w.view(), now);
       if (move) changes.push({ ref: w.ref, meterId: w.meterId, sequence: w.sequence, view: w.view, current: record, move });
     }
-    return this.deps.writer.apply(tx, changes, now);
+    return this.deps.writer.apply(tx, changes, now, runId);
   }
 }

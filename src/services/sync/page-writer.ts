@@ -25,17 +25,18 @@ export interface WrittenMeter {
 
 /** Runs after a unit's meters and events are written, in its transaction; answers the events it added. */
 export interface MeterWriteHook {
-  afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date): Promise<MeterEvent[]>;
+  /** `runId`: the sync run the unit belongs to (its events carry it), null for a targeted refresh. */
+  afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date, runId: string | null): Promise<MeterEvent[]>;
 }
 
 /** Hooks run one after another; each sees the sequences the earlier ones moved on. */
 export function inTurn(...hooks: MeterWriteHook[]): MeterWriteHook {
   return {
-    async afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date) {
+    async afterWrite(tx: Tx, written: readonly WrittenMeter[], now: Date, runId: string | null) {
       const all: MeterEvent[] = [];
       let current = written;
       for (const hook of hooks) {
-        const events = await hook.afterWrite(tx, current, now);
+        const events = await hook.afterWrite(tx, current, now, runId);
         if (!events.length) continue;
         all.push(...events);
         const last = new Map<string, number>();
@@ -228,7 +229,7 @@ export class PageWriter {
       await turn();
       await this.deps.meters.touch(tx, touched, now);
       const events = await this.appendEvents(tx, newEvents, refs);
-      events.push(...(await this.followUp(tx, written, refs, now)));
+      events.push(...(await this.followUp(tx, written, refs, now, ctx.runId)));
       // Distinct meters: on v2 a meter read in the details search is read again in the enrollment search.
       const since = ctx.seenSince;
       const seen = since
@@ -276,7 +277,7 @@ export class PageWriter {
       await this.deps.events.keepSnapshots(tx, kept);
       const refs = await this.deps.meters.write(tx, writes, now);
       const events = await this.appendEvents(tx, newEvents, refs);
-      events.push(...(await this.followUp(tx, written, refs, now)));
+      events.push(...(await this.followUp(tx, written, refs, now, ctx.runId)));
       const result: UnitResult = { metersSeen: 0, metersChanged: writes.length, metersNew: 0, events };
       if (extra) await extra(tx, result);
       if (ctx.onEvent) for (const e of events) ctx.onEvent(e);
@@ -285,12 +286,13 @@ export class PageWriter {
   }
 
   /** What follows Leap's changes in the same transaction (readiness), with the meters' row numbers. */
-  private async followUp(tx: Tx, written: readonly Omit<WrittenMeter, 'ref'>[], refs: ReadonlyMap<string, number>, now: Date): Promise<MeterEvent[]> {
+  private async followUp(tx: Tx, written: readonly Omit<WrittenMeter, 'ref'>[], refs: ReadonlyMap<string, number>, now: Date, runId: string | null): Promise<MeterEvent[]> {
     if (!this.deps.afterWrite || !written.length) return [];
     return this.deps.afterWrite.afterWrite(
       tx,
       written.map((w) => ({ ...w, ref: refs.get(w.meterId)! })),
       now,
+      runId,
     );
   }
 
