@@ -3,6 +3,8 @@ import path from 'node:path';
 import { deepFreeze } from '../config/load';
 import type { Config } from '../config/schema';
 import type { DestinationSource } from '../domain/destination';
+import { randomBytes } from 'node:crypto';
+import type { ApiKeyConfig } from '../config/schema';
 import { generateSecret } from '../domain/signing';
 import { loadDestinationsDir } from '../mapping/destinations';
 import { startReceiver } from '../receiver/receiver';
@@ -35,12 +37,27 @@ export function demoLine(config: Readonly<Config>, simulator: RunningSimulator):
 export interface DemoPartner {
   destinations: DestinationSource;
   url: string;
+  /** The partner key the sample receiver confirms readiness with (kept in memory only). */
+  apiKey: ApiKeyConfig;
+  /** Start confirming readiness to the connector once it listens. */
+  confirmReadinessAt(connectorUrl: string): void;
   close(): Promise<void>;
+}
+
+/** How long the demo's partner takes to commission an activated meter's devices. */
+const DEMO_CONFIRM_DELAY_MS = 3000;
+
+/** The configuration with one more API key (the demo partner's). */
+export function withApiKey(config: Readonly<Config>, key: ApiKeyConfig): Readonly<Config> {
+  const copy = structuredClone(config as Config);
+  copy.api.keys = [...copy.api.keys, key];
+  return deepFreeze(copy);
 }
 
 /**
  * The demo's partner side: the sample receiver on a free port, and the two example destinations
- * (CRM and device platform) pointed at it with fresh secrets.
+ * (CRM and device platform) pointed at it with fresh secrets. Like a partner's device platform,
+ * it confirms dispatch readiness for the meters it hears activated, a few seconds later.
  */
 export async function startDemoPartner(): Promise<DemoPartner> {
   const crmSecret = generateSecret();
@@ -56,5 +73,12 @@ export async function startDemoPartner(): Promise<DemoPartner> {
     await receiver.close();
     throw new Error(`the example destinations do not load:\n${problems.join('\n')}`);
   }
-  return { destinations: { all: () => destinations, get: (n) => destinations.find((d) => d.name === n) }, url: receiver.url, close: () => receiver.close() };
+  const apiKey: ApiKeyConfig = { name: 'demo:sample-receiver', key: `demo_${randomBytes(24).toString('base64url')}`, scopes: ['partner'] };
+  return {
+    destinations: { all: () => destinations, get: (n) => destinations.find((d) => d.name === n) },
+    url: receiver.url,
+    apiKey,
+    confirmReadinessAt: (connectorUrl) => receiver.receiver.confirmReadinessVia({ connectorUrl, apiKey: apiKey.key, delayMs: DEMO_CONFIRM_DELAY_MS }),
+    close: () => receiver.close(),
+  };
 }

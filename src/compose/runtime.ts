@@ -4,7 +4,7 @@ import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
 import type { RunningSimulator } from '../simulator';
 import { compose, type Composed, type Overrides } from './compose';
-import { demoLine, startDemoPartner, withDemoLeap } from './demo';
+import { demoLine, startDemoPartner, withApiKey, withDemoLeap, type DemoPartner } from './demo';
 
 export interface Runtime {
   composed: Composed;
@@ -12,6 +12,8 @@ export interface Runtime {
   simulator: RunningSimulator | null;
   /** The sample partner receiver the demo delivers to, when no destination is configured. */
   receiverUrl: string | null;
+  /** The demo's sample partner, when it runs. */
+  partner: DemoPartner | null;
   close(): Promise<void>;
 }
 
@@ -39,8 +41,11 @@ function hasDestinationFiles(dir: string | null): boolean {
 /** Config → (demo simulator) → compose → migrate when configured to, or insist the schema is current. */
 export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const loaded = opts.config ?? loadConfig(opts).config;
-  const { config, simulator } = opts.needsLeap === false ? { config: withoutLeap(loaded), simulator: null } : await withDemoLeap(loaded);
-  const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(config.destinations.dir) ? await startDemoPartner() : null;
+  const demo = opts.needsLeap === false ? { config: withoutLeap(loaded), simulator: null } : await withDemoLeap(loaded);
+  const { simulator } = demo;
+  const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(demo.config.destinations.dir) ? await startDemoPartner() : null;
+  // The sample partner confirms readiness with a key of its own.
+  const config = partner ? withApiKey(demo.config, partner.apiKey) : demo.config;
   let composed: Composed;
   try {
     composed = compose(config, partner ? { ...opts.overrides, destinations: partner.destinations } : opts.overrides);
@@ -70,5 +75,5 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
     await close();
     throw err;
   }
-  return { composed, simulator, receiverUrl: partner?.url ?? null, close };
+  return { composed, simulator, receiverUrl: partner?.url ?? null, partner, close };
 }

@@ -37,6 +37,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
   const url = `http://${host}:${addr.port}`;
   log.info(`leap-connector listening on ${url}`, { database: composed.database.dialect, leap: config.leap.base_url, api_version: config.leap.api_version });
   await composed.start();
+  runtime.partner?.confirmReadinessAt(url);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {

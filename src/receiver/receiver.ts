@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_TOLERANCE_SECONDS, secretProblem, verify } from '../domain/signing';
 import type { Logger } from '../logger';
 import { DeliveryLedger, type DeliveryListener, type ReceivedDelivery, type ReceiverStats, type RejectReason } from './ledger';
+import { type ConfirmerStats, type ReadinessConfirmation, ReadinessConfirmer } from './readiness-confirmer';
 
 export type { DeliveryListener, OutOfOrderArrival, ReceivedDelivery, ReceiverStats, RejectReason } from './ledger';
 
@@ -48,6 +49,8 @@ export interface ReceiverOptions {
   maxBodyBytes?: number;
   /** For tests of the timestamp tolerance. */
   now?: () => Date;
+  /** Confirm dispatch readiness to the connector for the meters it hears activated. */
+  confirmReadiness?: ReadinessConfirmation;
 }
 
 /** The receiver: verifies, answers and records each delivery; independent of the HTTP server so it can be read in-process. */
@@ -57,6 +60,7 @@ export class SampleReceiver {
   private readonly toleranceSeconds: number;
   private readonly now: () => Date;
   private readonly ledger: DeliveryLedger;
+  private confirmer: ReadinessConfirmer | null = null;
 
   constructor(private readonly options: ReceiverOptions) {
     if (!options.secrets.length) throw new Error('the receiver needs at least one whsec_ secret');
@@ -68,6 +72,7 @@ export class SampleReceiver {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.toleranceSeconds = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
     this.now = options.now ?? (() => new Date());
+    if (options.confirmReadiness) this.confirmer = new ReadinessConfirmer(options.confirmReadiness);
     this.ledger = new DeliveryLedger({ keep: options.keep ?? DEFAULT_KEEP, seenIds: options.seenIds ?? DEFAULT_SEEN_IDS, trackedMeters: options.trackedMeters ?? DEFAULT_TRACKED_METERS, logger: options.logger });
   }
 
@@ -83,6 +88,22 @@ export class SampleReceiver {
   /** Called for every delivery after it is recorded; returns an unsubscribe function. */
   onDelivery(listener: DeliveryListener): () => void {
     return this.ledger.onDelivery(listener);
+  }
+
+  /** From now on, confirm readiness for the meters heard activated (the demo learns the connector's URL late). */
+  confirmReadinessVia(c: ReadinessConfirmation): void {
+    void this.confirmer?.close();
+    this.confirmer = new ReadinessConfirmer(c);
+  }
+
+  /** What the readiness confirmer did; null when it is off. */
+  confirmations(): ConfirmerStats | null {
+    return this.confirmer?.stats() ?? null;
+  }
+
+  /** Stops confirming; waits for confirmations in flight. */
+  async close(): Promise<void> {
+    await this.confirmer?.close();
   }
 
   /** Forgets deliveries, counters, seen ids and sequence positions. */
@@ -182,7 +203,10 @@ export class SampleReceiver {
     const delayMs = custom?.delayMs ?? this.options.behaviour?.delayMs ?? 0;
     delivery.status = status;
     const ok = status >= 200 && status < 300;
-    if (ok) this.ledger.accept(delivery);
+    if (ok) {
+      this.ledger.accept(delivery);
+      this.confirmer?.heard(delivery);
+    }
     else this.ledger.refuse(delivery);
     const answer = (): void => sendJson(res, status, ok ? { ok: true, duplicate: false } : { reason: 'refused_by_behaviour', message: 'the receiver is configured to refuse this delivery' });
     if (delayMs > 0) setTimeout(answer, delayMs);
@@ -290,7 +314,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
     receiver,
     close: () => {
       closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => void receiver.close().then(resolve));
         // Idle keep-alive sockets from the sender would otherwise hold the close open.
         server.closeAllConnections();
       });

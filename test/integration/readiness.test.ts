@@ -4,6 +4,7 @@ import { compose, type Composed } from '../../src/compose/compose';
 import type { Destination } from '../../src/domain/destination';
 import type { MeterEvent } from '../../src/domain/events';
 import { silentLogger } from '../../src/logger';
+import { startReceiver } from '../../src/receiver/receiver';
 import { testConfig } from '../helpers/config';
 import { testEngines } from '../helpers/db';
 import { destinationOf } from '../helpers/destinations';
@@ -329,5 +330,39 @@ describe('readiness configuration', () => {
     const config = testConfig('', {});
     assert.deepEqual(config.readiness, { overdue_after: '24h', check_every: '1m' });
     assert.throws(() => testConfig('readiness:\n  overdue_after: soon\n', {}), /readiness\/overdue_after/);
+  });
+});
+
+describe('the sample receiver closes the readiness loop', function () {
+  this.timeout(60_000);
+  it('confirms readiness for every meter it hears activated, through the partner API, and the connector shows them ready', async () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const receiver = await startReceiver({ secrets: [secret] });
+    const h = await syncHarness('sqlite', { apiVersion: 'v2', meters: 60, yaml: KEYS_YAML });
+    const dest = destinationOf(['url: ' + `${receiver.url}/devices`, 'events: ["meter.enrollment.activated"]', `secrets: [${secret}]`, 'mapping:', '  id: { from: meter_id }', ''].join('\n'), 'devices.yaml');
+    const c = compose(h.config, { db: h.db.knex, logger: silentLogger, destinations: { all: () => [dest], get: () => dest } });
+    const server = c.app.listen(0, '127.0.0.1');
+    try {
+      await new Promise((r) => server.once('listening', r));
+      const { port } = server.address() as { port: number };
+      receiver.receiver.confirmReadinessVia({ connectorUrl: `http://127.0.0.1:${port}`, apiKey: PARTNER, delayMs: 10 });
+      c.worker.start();
+      await c.sync.run({ kind: 'incremental', trigger: 'test' });
+      const active = ((await h.db.knex('meters').where({ enrollment_status: 'ACTIVE', is_archived: false }).select('meter_id')) as { meter_id: string }[]).map((m) => m.meter_id);
+      assert.ok(active.length > 0);
+      for (let i = 0; i < 200 && (receiver.receiver.confirmations()?.confirmed ?? 0) < active.length; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(receiver.receiver.confirmations()!.confirmed, active.length);
+      for (const id of active) {
+        const r = await c.readiness.forMeter((await c.stores.meters.get(id))!);
+        assert.equal(r.state, 'ready', id);
+        assert.equal(r.source, 'partner:crm');
+        assert.equal(r.reason, 'sample receiver: devices commissioned');
+      }
+    } finally {
+      server.close();
+      await c.close();
+      await receiver.close();
+      await h.close();
+    }
   });
 });
