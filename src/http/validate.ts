@@ -2,8 +2,12 @@ import Ajv, { type ErrorObject, type JSONSchemaType } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ValidationError, type ErrorDetail } from '../errors';
 
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
-addFormats(ajv);
+/** Query strings and path parameters are text: "5" may stand for 5 there, never in a JSON body. */
+const coercing = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+const exact = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: true, strict: false });
+addFormats(coercing);
+addFormats(exact);
+const TEXT_INPUTS = new Set(['query', 'path']);
 
 function details(errors: ErrorObject[] | null | undefined): ErrorDetail[] {
   return (errors ?? []).map((e) => {
@@ -17,9 +21,12 @@ function details(errors: ErrorObject[] | null | undefined): ErrorDetail[] {
   });
 }
 
-/** Compile a schema once; the returned function validates (coercing query strings) or throws a 400 naming each field. */
+/**
+ * Compile a schema once; the returned function validates or throws a 400 naming each field.
+ * `what` says where the input comes from: a `query` or `path` is coerced from text, a body never is.
+ */
 export function validator<T>(schema: JSONSchemaType<T> | Record<string, unknown>, what: string): (input: unknown) => T {
-  const check = ajv.compile<T>(schema as JSONSchemaType<T>);
+  const check = (TEXT_INPUTS.has(what) ? coercing : exact).compile<T>(schema as JSONSchemaType<T>);
   return (input: unknown) => {
     // A shallow copy: defaults and coercions land in it, not in the caller's object; no deep walk,
     // so a body nested thousands deep is refused by its schema, not by a stack overflow.

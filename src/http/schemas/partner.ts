@@ -40,7 +40,7 @@ export const readinessBatchSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['items'],
-  properties: { items: { type: 'array', minItems: 1, maxItems: MAX_BATCH_ITEMS, items: { type: 'object' } } },
+  properties: { items: { type: 'array', minItems: 1, maxItems: MAX_BATCH_ITEMS, items: {}, description: 'each item is checked against the item schema on its own' } },
 } as const;
 
 export const readinessListQuerySchema = {
