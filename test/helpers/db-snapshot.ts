@@ -7,7 +7,7 @@ import { MeterStore } from '../../src/stores/meter-store';
 /**
  * What a sync leaves behind that must not depend on how it got there (one run, or runs killed and
  * resumed): meters, their market group assignments, the events, the cursors. Times the connector
- * stamps itself (seen, changed, occurred) and run bookkeeping are left out.
+ * stamps itself (seen, changed, occurred, a readiness move's since) and run bookkeeping are left out.
  */
 export interface SyncSnapshot {
   /** meter_id → "content_hash details_hash enrollment_hash sequence archived source". */
@@ -51,11 +51,22 @@ export async function syncSnapshot(knex: Knex): Promise<SyncSnapshot> {
   const events = new Map<string, string>();
   const sequences = new Map<string, number[]>();
   for (const e of stored) {
-    events.set(`${e.meter_id}#${e.sequence}`, canonicalJson({ type: e.type, origin: e.origin, changes: e.changes, meter: e.meter }));
+    events.set(`${e.meter_id}#${e.sequence}`, canonicalJson(unstamped({ type: e.type, origin: e.origin, changes: e.changes, meter: e.meter })));
     sequences.set(e.meter_id, [...(sequences.get(e.meter_id) ?? []), e.sequence]);
   }
   const cursorRows = (await knex('sync_cursors').select('name', 'cursor_value').orderBy('name')) as { name: string; cursor_value: string | null }[];
   return { meters, groups, events, sequences, cursors: new Map(cursorRows.map((r) => [r.name, r.cursor_value])), positions: await storedPositions(knex) };
+}
+
+/** The moment the connector saw a readiness move is its own stamp, like seen and changed: kept as "stamped" or null. */
+function unstamped(event: { type: string; origin: string; changes: unknown; meter: unknown }): unknown {
+  const stamp = (v: unknown) => (v === null || v === undefined ? v : 'stamped');
+  const changes = Array.isArray(event.changes)
+    ? event.changes.map((c: Record<string, unknown>) => (c.path === 'readiness.since' ? { ...c, from: stamp(c.from), to: stamp(c.to) } : c))
+    : event.changes;
+  const meter = event.meter as Record<string, unknown> | null;
+  const readiness = meter?.readiness as Record<string, unknown> | undefined;
+  return { ...event, changes, meter: readiness ? { ...meter, readiness: { ...readiness, since: stamp(readiness.since) } } : meter };
 }
 
 /** Streams holding an unfinished run's page position (sync_cursors rows with a run_id). */
