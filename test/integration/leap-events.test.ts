@@ -207,20 +207,22 @@ for (const engine of testEngines()) {
 
         await h.composed.leapEvents.idle();
         const mine = (await eventsAfter(h, from)).filter((e) => e.meter_id === id);
+        // Leap's change, then what it means for readiness: the activated meter awaits the partner.
         assert.deepEqual(
-          mine.map((e) => e.type),
-          ['meter.enrollment.global-status.updated', 'meter.enrollment.activated', 'meter.enrollment.group.updated'],
+          mine.map((e) => `${e.type} ${e.origin}`),
+          ['meter.enrollment.global-status.updated leap_event', 'meter.enrollment.activated leap_event', 'meter.enrollment.group.updated leap_event', 'meter.readiness.updated readiness'],
         );
         assert.deepEqual(mine[0]!.changes![0], { path: 'enrollment.status', from: 'ELIGIBLE', to: 'ACTIVE' });
-        assert.ok(mine.every((e) => e.origin === 'leap_event' && e.sync_run_id === null));
+        assert.ok(mine.every((e) => e.sync_run_id === null));
+        assert.deepEqual(mine[3]!.changes![0], { path: 'readiness.state', from: 'not_required', to: 'awaiting' });
         assert.deepEqual(
           mine.map((e) => e.sequence),
-          [seqBefore + 1, seqBefore + 2, seqBefore + 3],
+          [seqBefore + 1, seqBefore + 2, seqBefore + 3, seqBefore + 4],
         );
         const done = await receipt(h, status!.webhook_event_id);
         assert.ok(done?.processed_at, 'the receipt is marked processed');
         assert.equal(done?.error, null);
-        assert.equal((await h.composed.stores.meters.get(id!))!.sequence, seqBefore + 3);
+        assert.equal((await h.composed.stores.meters.get(id!))!.sequence, seqBefore + 4);
 
         // The same change detection as polling: the next pass has nothing left to say about this meter.
         const { events } = await h.pass();

@@ -20,6 +20,8 @@ const DELIVERIES_INSERT: BulkInsert = {
  */
 export class DeliveryQueueStore {
   private readonly lines: DeliveryLines;
+  /** Per open transaction, the lines it has queued deliveries in (destination|meter). */
+  private readonly queuedIn = new WeakMap<Knex.Transaction, Set<string>>();
 
   constructor(private readonly db: Knex) {
     this.lines = new DeliveryLines(db);
@@ -36,7 +38,12 @@ export class DeliveryQueueStore {
     // page's, long open): a line emptied meanwhile is seen empty. Two transactions cannot both queue
     // a meter's first delivery: each has locked the meter's row (read for update, or written) before
     // it gets here, so the second reads the first's once committed. SQLite serializes writers anyway.
+    // That read does not see what this transaction queued itself (a page's events, then the
+    // readiness events they caused): those lines are remembered here, per transaction.
     const reader = dialectOf(this.db) === 'mysql' ? this.db : trx;
+    let mine = this.queuedIn.get(trx);
+    if (!mine) this.queuedIn.set(trx, (mine = new Set()));
+    for (const line of mine) busy.add(line);
     for (const [destination, items] of groupBy(queued, (d) => d.destination)) {
       for (const r of await this.lines.inLine(reader, destination, [...new Set(items.map((d) => d.meterId))])) busy.add(`${destination}|${r.meter_id}`);
     }
@@ -44,6 +51,7 @@ export class DeliveryQueueStore {
     const first = new Set<NewDelivery>();
     for (const d of [...queued].sort((a, b) => a.sequence - b.sequence)) {
       const line = `${d.destination}|${d.meterId}`;
+      mine.add(line);
       if (busy.has(line)) continue;
       busy.add(line);
       first.add(d);
