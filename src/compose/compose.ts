@@ -44,6 +44,7 @@ import { SyncStateStore } from '../stores/sync-state-store';
 import { Transactor } from '../stores/transaction';
 import { IdempotencyStore } from '../stores/idempotency-store';
 import { ReadinessStore } from '../stores/readiness-store';
+import { ConsoleSessionStore } from '../stores/console-session-store';
 import { ReadinessDeadlineCheck } from '../services/readiness/deadline-check';
 import { ReadinessService } from '../services/readiness/readiness-service';
 import { ReadinessWriter } from '../services/readiness/readiness-writer';
@@ -303,19 +304,40 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     settings: { enabled: config.leap_events.enabled, headerName: config.leap_events.header_name, secret: config.leap_events.secret },
   });
   const health = new HealthService(database, () => true);
+  const syncAdmin = new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler });
+  const meterQueries = new MeterQueryService({ meters: stores.meters, events: stores.events, readiness });
   const app = createApp({
     logger: logger.child({ component: 'http' }),
     bodyLimit: config.server.body_limit,
     apiKeys: config.api.keys,
     health,
     leapEvents,
-    syncAdmin: new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler }),
-    meters: new MeterQueryService({ meters: stores.meters, events: stores.events, readiness }),
+    syncAdmin,
+    meters: meterQueries,
     readiness,
     rosters,
     deliveryAdmin,
     replays,
     startReplayJobs: runReplayJobs,
+    console: config.console.enabled
+      ? {
+          keys: config.api.keys,
+          sessions: new ConsoleSessionStore(db),
+          sessionTtlMs: parseDuration(config.console.session_ttl),
+          clock,
+          logger: logger.child({ component: 'console' }),
+          syncAdmin,
+          streams: stores.state,
+          deliveryAdmin,
+          replays,
+          startReplayJobs: runReplayJobs,
+          meters: meterQueries,
+          events: stores.events,
+          readiness,
+          rosters,
+          destinationFile: (name) => registry?.get(name)?.file ?? null,
+        }
+      : null,
   });
   let replayTimer: NodeJS.Timeout | null = null;
 

@@ -36,6 +36,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   const url = `http://${host}:${addr.port}`;
   log.info(`leap-connector listening on ${url}`, { database: composed.database.dialect, leap: config.leap.base_url, api_version: config.leap.api_version });
+  if (config.console.enabled) {
+    log.info(`support console at ${url}/console${config.api.keys.some((k) => k.scopes.includes('admin')) ? ' (sign in with an admin API key)' : ': add an admin key (api.keys or ADMIN_API_KEY) to sign in'}`);
+  }
   await composed.start();
   runtime.partner?.confirmReadinessAt(url);
 

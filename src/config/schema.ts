@@ -17,7 +17,15 @@ export interface Config {
   destinations: DestinationsConfig;
   delivery: DeliveryConfig;
   readiness: ReadinessConfig;
+  console: ConsoleConfig;
   redis: RedisConfig;
+}
+
+export interface ConsoleConfig {
+  /** The support console under /console in `serve`. */
+  enabled: boolean;
+  /** How long a sign-in lasts. */
+  session_ttl: string;
 }
 
 export interface ReadinessConfig {
@@ -284,6 +292,15 @@ export const configSchema = {
       properties: {
         overdue_after: { ...duration, default: '24h' },
         check_every: { ...duration, default: '1m' },
+      },
+    },
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        session_ttl: { ...duration, default: '8h' },
       },
     },
     redis: {

@@ -19,6 +19,8 @@ import { partnerMarketGroupRoutes } from './routes/partner-market-groups';
 import type { RosterService } from '../services/market-groups/roster-service';
 import { requireScope } from './auth';
 import type { ReadinessService } from '../services/readiness/readiness-service';
+import { consoleRoutes } from '../console/console-routes';
+import type { ConsoleDeps } from '../console/deps';
 
 export interface AppDeps {
   logger: Logger;
@@ -34,6 +36,8 @@ export interface AppDeps {
   replays: ReplayService;
   /** Start running bulk replay jobs in the background. */
   startReplayJobs: () => void;
+  /** The support console under /console; null when it is switched off. */
+  console: ConsoleDeps | null;
 }
 
 /** The HTTP surface. Pure wiring: every route calls a service; errors end in one handler. */
@@ -43,6 +47,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
+  // HTML pages with form posts and sessions of their own, before the API's JSON parsing.
+  if (deps.console) app.use('/console', consoleRoutes(deps.console));
   app.use(express.json({ limit: deps.bodyLimit, strict: true }));
   app.use(healthRoutes(deps.health));
   app.use(leapEventRoutes(deps.leapEvents));

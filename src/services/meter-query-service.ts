@@ -49,6 +49,11 @@ export class MeterQueryService {
     return this.deps.readiness ? { ...record, readiness: await this.deps.readiness.forMeter(s) } : record;
   }
 
+  /** Meters whose id or partner reference starts with the text, or whose Leap data contains it. */
+  async search(text: string, limit: number): Promise<MeterRecord[]> {
+    return (await this.deps.meters.search(text, limit)).map((s) => this.record(s));
+  }
+
   async list(filter: MeterFilter, limit: number, after?: string): Promise<MeterPage> {
     const rows = await this.deps.meters.list(filter, { limit: limit + 1, after });
     const more = rows.length > limit;

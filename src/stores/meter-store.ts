@@ -379,6 +379,30 @@ export class MeterStore {
     return this.withRaw(rows.map(toHead));
   }
 
+  /**
+   * Meters for a search box: the meter id or partner reference that equals the text or starts with
+   * it, or any text Leap sent for the meter (its address, a customer name) that contains it; case
+   * is ignored. Exact ids first, then in meter_id order.
+   */
+  async search(text: string, limit: number): Promise<StoredMeter[]> {
+    const needle = text.trim().toLowerCase();
+    if (!needle) return [];
+    const escaped = needle.replace(/[!%_]/g, (c) => `!${c}`);
+    const rows = (await this.db('meters as m')
+      .select(COLUMNS.map((c) => `m.${c}`))
+      .where((w) => {
+        w.whereRaw("lower(m.meter_id) like ? escape '!'", [`${escaped}%`])
+          .orWhereRaw("lower(m.partner_reference) like ? escape '!'", [`${escaped}%`])
+          .orWhereExists((sub) => {
+            sub.select(this.db.raw('1')).from('meter_raw_parts as p').whereRaw('p.meter_ref = m.id').whereRaw("lower(p.json) like ? escape '!'", [`%${escaped}%`]);
+          });
+      })
+      .orderByRaw('case when lower(m.meter_id) = ? or lower(m.partner_reference) = ? then 0 else 1 end', [needle, needle])
+      .orderBy('m.meter_id')
+      .limit(limit)) as MeterRow[];
+    return this.withRaw(rows.map(toHead));
+  }
+
   /** The stored meters with these partner references (several meters may share one), locked in a transaction on MySQL. */
   async headsByPartnerReference(references: readonly string[], trx: Knex | Knex.Transaction = this.db): Promise<Map<string, StoredMeter[]>> {
     const out = new Map<string, StoredMeter[]>();

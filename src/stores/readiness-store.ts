@@ -158,6 +158,17 @@ export class ReadinessStore {
     return rows.map((r) => ({ ...toRecord(r), ref: fromDbInt(r.meter_ref), meterId: r.meter_id, partnerReference: r.partner_reference }));
   }
 
+  /** Meters in a state, the longest in it first. */
+  async oldestIn(state: ReadinessState, limit: number): Promise<(StoredReadiness & { partnerReference: string | null })[]> {
+    const rows = (await this.db('meter_readiness as r')
+      .join('meters as m', 'm.id', 'r.meter_ref')
+      .select(COLUMNS.map((c) => `r.${c}`).concat('m.partner_reference'))
+      .where('r.state', state)
+      .orderBy([{ column: 'r.since' }, { column: 'r.meter_id' }])
+      .limit(limit)) as (ReadinessRow & { partner_reference: string | null })[];
+    return rows.map((r) => ({ ...toRecord(r), ref: fromDbInt(r.meter_ref), meterId: r.meter_id, partnerReference: r.partner_reference }));
+  }
+
   /** How many meters are in each stored state. */
   async counts(): Promise<Partial<Record<ReadinessState, number>>> {
     const rows = (await this.db('meter_readiness').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];

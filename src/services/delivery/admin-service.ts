@@ -173,6 +173,18 @@ export class DeliveryAdminService {
     });
   }
 
+  /** Attempts of the last `windowMs`, per destination: delivered, and failed (to be retried, or dead). */
+  async recentOutcomes(windowMs: number): Promise<Map<string, { delivered: number; failed: number }>> {
+    const out = new Map<string, { delivered: number; failed: number }>();
+    for (const r of await this.deps.attempts.outcomesSince(new Date(this.deps.clock.now().getTime() - windowMs))) {
+      const entry = out.get(r.destination) ?? { delivered: 0, failed: 0 };
+      if (r.outcome === 'delivered') entry.delivered += r.attempts;
+      else if (r.outcome === 'retry' || r.outcome === 'dead') entry.failed += r.attempts;
+      out.set(r.destination, entry);
+    }
+    return out;
+  }
+
   private known(name: string): void {
     if (!this.deps.destinations.get(name)) throw new NotFoundError('destination', name);
   }

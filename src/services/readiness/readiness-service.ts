@@ -186,6 +186,15 @@ export class ReadinessService {
     return { ...view, state: req.required ? 'awaiting' : 'not_required', required_by: req.by, history: [] };
   }
 
+  /** Meters in a state, the longest in it first, with the count in each state. */
+  async oldest(state: ReadinessState, limit: number): Promise<{ meters: ReadinessListEntry[]; counts: Record<ReadinessState, number> }> {
+    const [rows, stored] = await Promise.all([this.deps.readiness.oldestIn(state, limit), this.deps.readiness.counts()]);
+    return {
+      meters: rows.map((r) => ({ meter_id: r.meterId, partner_reference: r.partnerReference, readiness: readinessView(r) })),
+      counts: Object.fromEntries(READINESS_STATES.map((s) => [s, stored[s] ?? 0])) as Record<ReadinessState, number>,
+    };
+  }
+
   async list(state: ReadinessState, limit: number, after?: string): Promise<ReadinessPage> {
     const rows = await this.deps.readiness.listByState(state, limit + 1, after);
     const more = rows.length > limit;

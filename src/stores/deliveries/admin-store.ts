@@ -21,6 +21,7 @@ export class DeliveryAdminStore {
   private filtered(filter: DeliveryFilter): Knex.QueryBuilder {
     const q = this.db('deliveries');
     if (filter.status) q.whereIn('status', filter.status === 'pending' ? ['pending', WAITING] : [filter.status]);
+    if (filter.retrying) q.where('status', 'pending').where('attempts', '>', 0);
     if (filter.destination) q.where('destination', filter.destination);
     if (filter.meterId) q.where('meter_id', filter.meterId);
     if (filter.eventType) q.where('event_type', filter.eventType);

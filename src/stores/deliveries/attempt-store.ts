@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { insertRows, type BulkInsert } from '../../db/bulk';
-import { toDbJson, toDbTime } from '../../db/dialect';
+import { fromDbInt, toDbJson, toDbTime } from '../../db/dialect';
 import { groupBy } from '../../domain/group-by';
 import { DeliveryLines } from './lines';
 import { toAttempt, type Attempt, type AttemptRecord, type AttemptRow } from './rows';
@@ -102,6 +102,17 @@ export class AttemptStore {
       }),
     );
     return next;
+  }
+
+  /** Attempts started at or after `since`, counted by destination and outcome. */
+  async outcomesSince(since: Date): Promise<{ destination: string; outcome: string; attempts: number }[]> {
+    const rows = (await this.db('delivery_attempts as a')
+      .join('deliveries as d', 'd.id', 'a.delivery_id')
+      .where('a.started_at', '>=', toDbTime(since))
+      .select('d.destination', 'a.outcome')
+      .count({ n: '*' })
+      .groupBy('d.destination', 'a.outcome')) as { destination: string; outcome: string; n: number | string }[];
+    return rows.map((r) => ({ destination: r.destination, outcome: r.outcome, attempts: fromDbInt(r.n) }));
   }
 
   /** A delivery's attempts, oldest first. */

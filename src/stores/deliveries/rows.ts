@@ -98,6 +98,8 @@ export interface DeliveryFilter {
   since?: Date;
   /** Created before. */
   until?: Date;
+  /** Pending after at least one failed attempt (its retry is scheduled). */
+  retrying?: boolean;
 }
 
 export interface DestinationQueueStats {

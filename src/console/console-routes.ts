@@ -1,0 +1,70 @@
+import path from 'node:path';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { AppError, ValidationError } from '../errors';
+import type { ConsoleDeps } from './deps';
+import { deliveryPages } from './pages/deliveries';
+import { destinationPages } from './pages/destinations';
+import { meterPages } from './pages/meters';
+import { overviewPage } from './pages/overview';
+import { readinessPages } from './pages/readiness';
+import { render } from './render';
+import { requireCsrf, requireSession, sessionRoutes } from './session';
+
+/**
+ * The support console, mounted at /console: server-rendered pages over the services the admin
+ * API uses. No script at all (the policy says so); forms post with the session's CSRF token.
+ */
+export function consoleRoutes(deps: ConsoleDeps): Router {
+  const router = Router();
+  router.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+        },
+      },
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'same-origin' },
+      strictTransportSecurity: false,
+    }),
+  );
+  router.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  router.use('/assets', express.static(path.join(__dirname, 'assets'), { index: false, fallthrough: false, maxAge: '1h', setHeaders: (res) => res.setHeader('Cache-Control', 'public, max-age=3600') }));
+  router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
+  sessionRoutes(router, deps);
+  router.use(requireSession(deps));
+  router.use(requireCsrf);
+  overviewPage(router, deps);
+  deliveryPages(router, deps);
+  destinationPages(router, deps);
+  meterPages(router, deps);
+  readinessPages(router, deps);
+  router.use((req, res) => {
+    res.status(404);
+    render(res, 'error', { title: 'Not found', status: 404, message: `There is no console page at ${req.originalUrl.split('?')[0]}.` }, req.console ?? null);
+  });
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const known = err instanceof AppError;
+    const status = known ? err.status : typeof (err as { status?: unknown }).status === 'number' ? ((err as { status: number }).status) : 500;
+    if (status >= 500) deps.logger.error('console page failed', { path: req.path, err: err instanceof Error ? err.message : String(err) });
+    const details = err instanceof ValidationError && Array.isArray(err.details) ? err.details.map((p) => `${(p.path ?? '').replace(/^\//, '') || 'request'} ${p.message}`).join('; ') : '';
+    const message = status >= 500 && !known ? 'Something went wrong on the connector; the log has the details.' : `${known ? err.message : 'The request could not be read'}${details ? `: ${details}` : ''}`;
+    res.status(status);
+    render(res, 'error', { title: status === 404 ? 'Not found' : status >= 500 ? 'Error' : 'Not possible', status, message }, req.console ?? null);
+  });
+  return router;
+}

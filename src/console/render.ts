@@ -1,0 +1,34 @@
+import path from 'node:path';
+import type { Response } from 'express';
+import { Eta } from 'eta';
+import { helpers } from './format';
+
+/** Who is signed in, for the pages and the CSRF check. */
+export interface SignedIn {
+  keyName: string;
+  csrfToken: string;
+}
+
+/** The console's sections, in the order of its navigation bar. */
+export const SECTIONS = [
+  { id: 'overview', label: 'Overview', href: '/console' },
+  { id: 'deliveries', label: 'Deliveries', href: '/console/deliveries' },
+  { id: 'replays', label: 'Replays', href: '/console/replays' },
+  { id: 'destinations', label: 'Destinations', href: '/console/destinations' },
+  { id: 'meters', label: 'Meters', href: '/console/meters' },
+  { id: 'readiness', label: 'Readiness', href: '/console/readiness' },
+] as const;
+
+export type Section = (typeof SECTIONS)[number]['id'];
+
+/**
+ * Templates in views/ (Eta): `<%= %>` escapes for HTML, and nothing here writes raw HTML from
+ * data. Compiled once and kept.
+ */
+const eta = new Eta({ views: path.join(__dirname, 'views'), cache: true, autoEscape: true, autoTrim: [false, 'nl'] });
+
+/** Render a page with what every page has: the signed-in key, its CSRF token, the section, the helpers, the time. */
+export function render(res: Response, view: string, data: Record<string, unknown> & { title: string; section?: Section }, session: SignedIn | null): void {
+  const html = eta.render(`./${view}`, { session, sections: SECTIONS, f: helpers, now: new Date(), ...data });
+  res.type('html').send(html);
+}
