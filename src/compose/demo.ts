@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deepFreeze } from '../config/load';
 import type { Config } from '../config/schema';
@@ -46,6 +46,28 @@ export interface DemoPartner {
 
 /** How long the demo's partner takes to commission an activated meter's devices. */
 const DEMO_CONFIRM_DELAY_MS = 3000;
+
+/** Where the demo keeps its console key: a file beside the SQLite database, readable by its owner only. */
+export const DEMO_CONSOLE_KEY_FILE = 'console.key';
+
+/**
+ * The demo's key for the support console, when no admin key is configured: made once and kept in
+ * a file beside the SQLite database, so a restart keeps its sessions. Never printed or logged: the
+ * start line names the file. Null when an admin key exists or the database is not a SQLite file.
+ */
+export function demoConsoleKey(config: Readonly<Config>): { key: ApiKeyConfig; file: string } | null {
+  if (!config.console.enabled || config.api.keys.some((k) => k.scopes.includes('admin'))) return null;
+  const m = /^sqlite:(.+)$/.exec(config.database.url);
+  if (!m || m[1] === ':memory:') return null;
+  const file = path.join(path.dirname(m[1]!), DEMO_CONSOLE_KEY_FILE);
+  let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (key.length < 16) {
+    key = `demo_console_${randomBytes(24).toString('base64url')}`;
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  return { key: { name: 'demo:console', key, scopes: ['admin'] }, file };
+}
 
 /** The configuration with one more API key (the demo partner's). */
 export function withApiKey(config: Readonly<Config>, key: ApiKeyConfig): Readonly<Config> {

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
 import type { RunningSimulator } from '../simulator';
 import { compose, type Composed, type Overrides } from './compose';
-import { demoLine, startDemoPartner, withApiKey, withDemoLeap, type DemoPartner } from './demo';
+import { demoConsoleKey, demoLine, startDemoPartner, withApiKey, withDemoLeap, type DemoPartner } from './demo';
 
 export interface Runtime {
   composed: Composed;
@@ -14,6 +14,8 @@ export interface Runtime {
   receiverUrl: string | null;
   /** The demo's sample partner, when it runs. */
   partner: DemoPartner | null;
+  /** The file holding the demo's console key, when the demo made one. */
+  consoleKeyFile: string | null;
   close(): Promise<void>;
 }
 
@@ -45,7 +47,10 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const { simulator } = demo;
   const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(demo.config.destinations.dir) ? await startDemoPartner() : null;
   // The sample partner confirms readiness with a key of its own.
-  const config = partner ? withApiKey(demo.config, partner.apiKey) : demo.config;
+  const withPartner = partner ? withApiKey(demo.config, partner.apiKey) : demo.config;
+  // The demo's console opens with a key of its own when none is configured.
+  const consoleKey = partner ? demoConsoleKey(withPartner) : null;
+  const config = consoleKey ? withApiKey(withPartner, consoleKey.key) : withPartner;
   let composed: Composed;
   try {
     composed = compose(config, partner ? { ...opts.overrides, destinations: partner.destinations } : opts.overrides);
@@ -75,5 +80,5 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
     await close();
     throw err;
   }
-  return { composed, simulator, receiverUrl: partner?.url ?? null, partner, close };
+  return { composed, simulator, receiverUrl: partner?.url ?? null, partner, consoleKeyFile: consoleKey?.file ?? null, close };
 }

@@ -37,7 +37,12 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
   const url = `http://${host}:${addr.port}`;
   log.info(`leap-connector listening on ${url}`, { database: composed.database.dialect, leap: config.leap.base_url, api_version: config.leap.api_version });
   if (config.console.enabled) {
-    log.info(`support console at ${url}/console${config.api.keys.some((k) => k.scopes.includes('admin')) ? ' (sign in with an admin API key)' : ': add an admin key (api.keys or ADMIN_API_KEY) to sign in'}`);
+    const signIn = runtime.consoleKeyFile
+      ? `sign in with the demo's key, kept in ${runtime.consoleKeyFile}`
+      : config.api.keys.some((k) => k.scopes.includes('admin'))
+        ? 'sign in with an admin API key'
+        : 'add an admin key (api.keys or ADMIN_API_KEY) to sign in';
+    log.info(`support console at ${url}/console (${signIn})`);
   }
   await composed.start();
   runtime.partner?.confirmReadinessAt(url);
