@@ -21,6 +21,8 @@ export interface ReplayJob {
   matched: number;
   replayed: number;
   skipped: number;
+  /** Of those skipped, the deliveries whose body still could not be rendered (the rest were being sent at that moment). */
+  skippedUnrenderable: number;
   cursor: string | null;
   requestedBy: string;
   createdAt: Date;
@@ -38,6 +40,7 @@ interface JobRow {
   matched: number | string;
   replayed: number | string;
   skipped: number | string;
+  skipped_unrenderable: number | string;
   cursor: string | null;
   requested_by: string;
   created_at: string | Date;
@@ -55,6 +58,7 @@ const toJob = (r: JobRow): ReplayJob => ({
   matched: fromDbInt(r.matched),
   replayed: fromDbInt(r.replayed),
   skipped: fromDbInt(r.skipped),
+  skippedUnrenderable: fromDbInt(r.skipped_unrenderable),
   cursor: r.cursor,
   requestedBy: r.requested_by,
   createdAt: fromDbTime(r.created_at)!,
@@ -104,10 +108,10 @@ export class ReplayJobStore {
     return n === 1 ? this.get(candidate.id) : undefined;
   }
 
-  async progress(id: string, owner: string, p: { matched: number; replayed: number; skipped: number; cursor: string | null }, now: Date, ttlMs: number): Promise<boolean> {
+  async progress(id: string, owner: string, p: { matched: number; replayed: number; skipped: number; skippedUnrenderable: number; cursor: string | null }, now: Date, ttlMs: number): Promise<boolean> {
     const n = await this.db('replay_jobs')
       .where({ id, claimed_by: owner, status: 'running' })
-      .update({ matched: p.matched, replayed: p.replayed, skipped: p.skipped, cursor: p.cursor, claim_expires_at: toDbTime(new Date(now.getTime() + ttlMs)) });
+      .update({ matched: p.matched, replayed: p.replayed, skipped: p.skipped, skipped_unrenderable: p.skippedUnrenderable, cursor: p.cursor, claim_expires_at: toDbTime(new Date(now.getTime() + ttlMs)) });
     return n === 1;
   }
 

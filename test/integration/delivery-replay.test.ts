@@ -12,6 +12,7 @@ interface JobView {
   matched: number;
   replayed: number;
   skipped: number;
+  skipped_because: { in_flight: number; unrenderable: number };
   requested_by: string;
   error: string | null;
 }
@@ -287,6 +288,7 @@ for (const engine of testEngines()) {
       assert.ok(broken.every((d) => d.deadReason === 'mapping_failed'));
       const skipped = await bulk({ since, destination: 'broken' });
       assert.deepEqual([skipped.status, skipped.matched, skipped.replayed, skipped.skipped], ['succeeded', broken.length, 0, broken.length]);
+      assert.deepEqual(skipped.skipped_because, { in_flight: 0, unrenderable: broken.length }, 'skipped because the mapping still fails');
       assert.ok(statuses(await h.deliveries('broken')).every((s) => s === 'dead'));
     });
   });

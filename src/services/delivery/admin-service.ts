@@ -117,6 +117,7 @@ export function replayJobView(j: ReplayJob): Record<string, unknown> {
     matched: j.matched,
     replayed: j.replayed,
     skipped: j.skipped,
+    skipped_because: { in_flight: j.skipped - j.skippedUnrenderable, unrenderable: j.skippedUnrenderable },
     requested_by: j.requestedBy,
     created_at: j.createdAt.toISOString(),
     started_at: iso(j.startedAt),

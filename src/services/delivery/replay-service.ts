@@ -24,6 +24,8 @@ export interface ReplayProgress {
   matched: number;
   replayed: number;
   skipped: number;
+  /** Of those skipped: a body that still cannot be rendered (the others were being sent right then). */
+  skippedUnrenderable: number;
 }
 
 function toDeliveryFilter(f: ReplayFilter): DeliveryFilter {
@@ -133,7 +135,7 @@ export class ReplayService {
 
   private async runJob(job: ReplayJob, onProgress?: (job: ReplayJob, p: ReplayProgress) => void): Promise<void> {
     const filter = toDeliveryFilter(job.filter);
-    const p: ReplayProgress = { matched: job.matched, replayed: job.replayed, skipped: job.skipped };
+    const p: ReplayProgress = { matched: job.matched, replayed: job.replayed, skipped: job.skipped, skippedUnrenderable: job.skippedUnrenderable };
     let cursor = job.cursor;
     const log = this.deps.logger.child({ replay_job: job.id });
     log.info('bulk replay started', { filter: job.filter, cap: job.cap, resumed_at: cursor });
@@ -150,6 +152,7 @@ export class ReplayService {
           } catch (err) {
             unrenderable.add(d.id);
             p.skipped += 1;
+            p.skippedUnrenderable += 1;
             log.warn('delivery skipped: it still cannot be rendered', { delivery_id: d.id, err: errorMessage(err) });
           }
         }
