@@ -45,6 +45,7 @@ import { Transactor } from '../stores/transaction';
 import { IdempotencyStore } from '../stores/idempotency-store';
 import { ReadinessStore } from '../stores/readiness-store';
 import { ConsoleSessionStore } from '../stores/console-session-store';
+import { ConsoleSessionService } from '../services/console-sessions';
 import { ReadinessDeadlineCheck } from '../services/readiness/deadline-check';
 import { ReadinessService } from '../services/readiness/readiness-service';
 import { ReadinessWriter } from '../services/readiness/readiness-writer';
@@ -304,7 +305,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     settings: { enabled: config.leap_events.enabled, headerName: config.leap_events.header_name, secret: config.leap_events.secret },
   });
   const health = new HealthService(database, () => true);
-  const syncAdmin = new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler });
+  const syncAdmin = new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler, state: stores.state });
   const meterQueries = new MeterQueryService({ meters: stores.meters, events: stores.events, readiness });
   const app = createApp({
     logger: logger.child({ component: 'http' }),
@@ -321,18 +322,14 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     startReplayJobs: runReplayJobs,
     console: config.console.enabled
       ? {
-          keys: config.api.keys,
-          sessions: new ConsoleSessionStore(db),
-          sessionTtlMs: parseDuration(config.console.session_ttl),
+          sessions: new ConsoleSessionService({ keys: config.api.keys, store: new ConsoleSessionStore(db), ttlMs: parseDuration(config.console.session_ttl), clock, logger: logger.child({ component: 'console' }) }),
           clock,
           logger: logger.child({ component: 'console' }),
           syncAdmin,
-          streams: stores.state,
           deliveryAdmin,
           replays,
           startReplayJobs: runReplayJobs,
           meters: meterQueries,
-          events: stores.events,
           readiness,
           rosters,
           destinationFile: (name) => registry?.get(name)?.file ?? null,

@@ -19,8 +19,8 @@ import { partnerMarketGroupRoutes } from './routes/partner-market-groups';
 import type { RosterService } from '../services/market-groups/roster-service';
 import { requireScope } from './auth';
 import type { ReadinessService } from '../services/readiness/readiness-service';
-import { consoleRoutes } from '../console/console-routes';
-import type { ConsoleDeps } from '../console/deps';
+import { consoleRoutes } from './console/console-routes';
+import type { ConsoleDeps } from './console/deps';
 
 export interface AppDeps {
   logger: Logger;

@@ -4,6 +4,8 @@ import type { Logger } from '../../logger';
 import type { DeliveryAdminStore } from '../../stores/deliveries/admin-store';
 import type { AttemptStore } from '../../stores/deliveries/attempt-store';
 import type { Attempt, Delivery, DeliveryFilter } from '../../stores/deliveries/rows';
+
+export type { DeliveryFilter };
 import type { DestinationState, DestinationStateStore } from '../../stores/destination-state-store';
 import type { ReplayJob } from '../../stores/replay-job-store';
 import type { DestinationSource } from '../../domain/destination';

@@ -1,6 +1,7 @@
 import type { MeterEvent } from '../../domain/events';
 import type { EventFilter, EventStore } from '../../stores/event-store';
 import type { SyncRun, SyncRunStore } from '../../stores/sync-run-store';
+import type { SyncStateStore } from '../../stores/sync-state-store';
 import type { StartRunOptions, SyncScheduler } from './scheduler';
 
 /** A sync run as the admin API shows it. */
@@ -48,9 +49,23 @@ export function runView(r: SyncRun): SyncRunView {
   };
 }
 
+/** A stream's committed cursor, and where an unfinished run is in it. */
+export interface StreamView {
+  name: string;
+  /** Largest Leap time committed (nine fractional digits). */
+  cursor: string | null;
+  /** The unfinished run's id and page, while one is under way. */
+  run_id: string | null;
+  page_number: number;
+}
+
 /** Sync runs and meter events for support staff. */
 export class SyncAdminService {
-  constructor(private readonly deps: { runs: SyncRunStore; events: EventStore; scheduler: SyncScheduler }) {}
+  constructor(private readonly deps: { runs: SyncRunStore; events: EventStore; scheduler: SyncScheduler; state: SyncStateStore }) {}
+
+  async streams(): Promise<StreamView[]> {
+    return (await this.deps.state.all()).map((s) => ({ name: s.name, cursor: s.cursor, run_id: s.runId, page_number: s.pageNumber }));
+  }
 
   async listRuns(filter: { kind?: string; status?: string }, limit: number, before?: Date): Promise<SyncRunView[]> {
     return (await this.deps.runs.list(filter, { limit, before })).map(runView);
@@ -67,5 +82,9 @@ export class SyncAdminService {
 
   listEvents(filter: EventFilter, limit: number): Promise<MeterEvent[]> {
     return this.deps.events.list(filter, limit);
+  }
+
+  getEvent(id: number): Promise<MeterEvent | undefined> {
+    return this.deps.events.get(id);
   }
 }

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
-import { METER_EVENT_TYPES } from '../../domain/events';
-import { AppError, NotFoundError } from '../../errors';
-import { replayJobView } from '../../services/delivery/admin-service';
+import { METER_EVENT_TYPES } from '../../../domain/events';
+import { AppError, NotFoundError } from '../../../errors';
+import { replayJobView } from '../../../services/delivery/admin-service';
 import type { ConsoleDeps } from '../deps';
 import { render } from '../render';
 import { CONSOLE_STATUSES, filterQuery, formTime, formValue, readFilter, type FilterForm } from './filters';
@@ -47,7 +47,7 @@ export function deliveryPages(router: Router, deps: ConsoleDeps): void {
 
   router.get('/deliveries/:id', async (req, res) => {
     const d = await deps.deliveryAdmin.get(req.params.id!);
-    const event = d.event_id === null ? undefined : await deps.events.get(d.event_id);
+    const event = d.event_id === null ? undefined : await deps.syncAdmin.getEvent(d.event_id);
     render(
       res,
       'delivery',

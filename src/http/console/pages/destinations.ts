@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { NotFoundError } from '../../errors';
+import { NotFoundError } from '../../../errors';
 import { destinationState } from '../format';
 import type { ConsoleDeps } from '../deps';
 import { render } from '../render';

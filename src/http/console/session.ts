@@ -1,22 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response, Router } from 'express';
 import * as cookie from 'cookie';
-import type { ApiKeyConfig } from '../config/schema';
-import type { Clock } from '../domain/clock';
-import { secretEquals } from '../domain/secrets';
-import type { Logger } from '../logger';
-import type { ConsoleSessionStore } from '../stores/console-session-store';
-import { render, type SignedIn } from './render';
+import { randomBytes } from 'node:crypto';
+import { secretEquals } from '../../domain/secrets';
+import type { ConsoleSessionService, SignedIn } from '../../services/console-sessions';
+import { render } from './render';
 
 export const SESSION_COOKIE = 'lc_console';
 const LOGIN_COOKIE = 'lc_console_login';
 
 export interface SessionDeps {
-  keys: readonly ApiKeyConfig[];
-  sessions: ConsoleSessionStore;
-  sessionTtlMs: number;
-  clock: Clock;
-  logger: Logger;
+  sessions: ConsoleSessionService;
 }
 
 declare module 'express-serve-static-core' {
@@ -36,19 +29,14 @@ function cookieOptions(req: Request, maxAgeMs: number, path = '/console') {
   return { httpOnly: true, sameSite: 'strict' as const, secure: req.secure, path, maxAge: maxAgeMs };
 }
 
-/** The configured key with this name, if it still has the admin scope: a key taken out of the configuration ends its sessions. */
-function adminKeyNamed(keys: readonly ApiKeyConfig[], name: string): ApiKeyConfig | undefined {
-  return keys.find((k) => k.name === name && k.scopes.includes('admin'));
-}
-
 /** Where to go after signing in: only a page of the console itself. */
 export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/console(\/[^/\\]|$|\?)/.test(next) && !next.includes('//') ? next : '/console';
 }
 
 /**
- * Sign-in with an admin API key (a password field; the key is compared in constant time against
- * every configured key and never stored), sign-out, and the session every other page needs. The
+ * Sign-in with an admin API key in a password field (checked by the session service), sign-out,
+ * and the session every other page needs. The
  * sign-in form carries a token of its own (double-submit cookie), so another site cannot sign a
  * browser in under a key of its choosing.
  */
@@ -69,38 +57,21 @@ export function sessionRoutes(router: Router, deps: SessionDeps): void {
       loginPage(req, res, 403, 'The sign-in form had expired; enter the key again.');
       return;
     }
-    const presented = typeof body.key === 'string' ? body.key.trim() : '';
-    if (!presented) {
-      loginPage(req, res, 400, 'Enter an API key with the admin scope.');
+    const result = await deps.sessions.signIn(typeof body.key === 'string' ? body.key.trim() : '', req.ip);
+    if (!result.ok) {
+      loginPage(req, res, result.status, result.message);
       return;
     }
-    let match: ApiKeyConfig | undefined;
-    for (const k of deps.keys) if (secretEquals(presented, k.key) && !match) match = k;
-    if (!match) {
-      deps.logger.warn('console sign-in refused: the key is not valid', { ip: req.ip });
-      loginPage(req, res, 401, 'That key is not valid.');
-      return;
-    }
-    if (!match.scopes.includes('admin')) {
-      deps.logger.warn('console sign-in refused: the key lacks the admin scope', { key: match.name, ip: req.ip });
-      loginPage(req, res, 403, `The key "${match.name}" lacks the admin scope; the console needs an admin key.`);
-      return;
-    }
-    const now = deps.clock.now();
-    await deps.sessions.purgeExpired(now);
-    const sessionId = token();
-    await deps.sessions.create(sessionId, { keyName: match.name, csrfToken: token(), createdAt: now, expiresAt: new Date(now.getTime() + deps.sessionTtlMs) });
-    deps.logger.info('console sign-in', { key: match.name });
     res.clearCookie(LOGIN_COOKIE, { path: '/console/login' });
-    res.cookie(SESSION_COOKIE, sessionId, cookieOptions(req, deps.sessionTtlMs));
+    res.cookie(SESSION_COOKIE, result.sessionId, cookieOptions(req, deps.sessions.ttlMs));
     res.redirect(303, safeNext(body.next));
   });
 
   router.post('/logout', async (req, res) => {
     const id = cookiesOf(req)[SESSION_COOKIE];
-    const session = id ? await deps.sessions.find(id, deps.clock.now()) : undefined;
+    const session = await deps.sessions.find(id);
     // Signing out is a state change too: only this session's own form may do it.
-    if (id && session && secretEquals(typeof req.body?._csrf === 'string' ? req.body._csrf : '', session.csrfToken)) await deps.sessions.delete(id);
+    if (id && session && secretEquals(typeof req.body?._csrf === 'string' ? req.body._csrf : '', session.csrfToken)) await deps.sessions.signOut(id);
     else if (session) {
       res.status(403);
       render(res, 'error', { title: 'Refused', status: 403, message: 'That form was not from this console session; nothing was changed.' }, null);
@@ -115,8 +86,8 @@ export function sessionRoutes(router: Router, deps: SessionDeps): void {
 export function requireSession(deps: SessionDeps) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const id = cookiesOf(req)[SESSION_COOKIE];
-    const session = id ? await deps.sessions.find(id, deps.clock.now()) : undefined;
-    if (!session || !adminKeyNamed(deps.keys, session.keyName)) {
+    const session = await deps.sessions.find(id);
+    if (!session) {
       if (id) res.clearCookie(SESSION_COOKIE, { path: '/console' });
       if (req.method === 'GET' || req.method === 'HEAD') {
         res.redirect(303, `/console/login?next=${encodeURIComponent(req.originalUrl)}`);
@@ -126,7 +97,7 @@ export function requireSession(deps: SessionDeps) {
       render(res, 'error', { title: 'Signed out', status: 401, message: 'Your console session has ended; sign in again. Nothing was changed.' }, null);
       return;
     }
-    req.console = { keyName: session.keyName, csrfToken: session.csrfToken };
+    req.console = session;
     next();
   };
 }

@@ -3,11 +3,7 @@ import type { Response } from 'express';
 import { Eta } from 'eta';
 import { helpers } from './format';
 
-/** Who is signed in, for the pages and the CSRF check. */
-export interface SignedIn {
-  keyName: string;
-  csrfToken: string;
-}
+import type { SignedIn } from '../../services/console-sessions';
 
 /** The console's sections, in the order of its navigation bar. */
 export const SECTIONS = [

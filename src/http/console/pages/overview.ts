@@ -19,7 +19,7 @@ export function overviewPage(router: Router, deps: ConsoleDeps): void {
     const now = deps.clock.now();
     const [runs, streams, destinations, lastHour, overdue] = await Promise.all([
       deps.syncAdmin.listRuns({}, 8),
-      deps.streams.all(),
+      deps.syncAdmin.streams(),
       deps.deliveryAdmin.destinations(),
       deps.deliveryAdmin.recentOutcomes(HOUR_MS),
       deps.readiness.oldest('overdue', 5),
@@ -34,7 +34,7 @@ export function overviewPage(router: Router, deps: ConsoleDeps): void {
         runs,
         streams: streams.map((s) => {
           const at = cursorTime(s.cursor);
-          return { name: s.name, cursor: s.cursor, lagMs: at ? now.getTime() - at.getTime() : null, running: s.runId !== null, page: s.pageNumber };
+          return { name: s.name, cursor: s.cursor, lagMs: at ? now.getTime() - at.getTime() : null, running: s.run_id !== null, page: s.page_number };
         }),
         destinations: destinations.map((d) => ({ ...d, shown: destinationState(d), lastHour: lastHour.get(d.name) ?? { delivered: 0, failed: 0 } })),
         readiness: overdue.counts,

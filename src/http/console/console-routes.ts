@@ -1,7 +1,7 @@
 import path from 'node:path';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { AppError, ValidationError } from '../errors';
+import { AppError, ValidationError } from '../../errors';
 import type { ConsoleDeps } from './deps';
 import { deliveryPages } from './pages/deliveries';
 import { destinationPages } from './pages/destinations';

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { AppError, NotFoundError } from '../../errors';
+import { AppError, NotFoundError } from '../../../errors';
 import type { ConsoleDeps } from '../deps';
 import { render } from '../render';
 

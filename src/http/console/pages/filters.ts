@@ -1,5 +1,5 @@
-import { METER_EVENT_TYPES } from '../../domain/events';
-import type { DeliveryFilter } from '../../stores/deliveries/rows';
+import { METER_EVENT_TYPES } from '../../../domain/events';
+import type { DeliveryFilter } from '../../../services/delivery/admin-service';
 
 /** The statuses the console filters by: the API's, and retrying (pending after a failed attempt). */
 export const CONSOLE_STATUSES = ['pending', 'retrying', 'delivering', 'delivered', 'dead'] as const;

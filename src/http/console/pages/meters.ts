@@ -15,7 +15,7 @@ export function meterPages(router: Router, deps: ConsoleDeps): void {
   router.get('/meters/:id', async (req, res) => {
     const id = req.params.id!;
     const record = await deps.meters.get(id);
-    const [events, deliveries] = await Promise.all([deps.events.list({ meterId: id }, 100), deps.deliveryAdmin.list({ meterId: id }, 100)]);
+    const [events, deliveries] = await Promise.all([deps.syncAdmin.listEvents({ meterId: id }, 100), deps.deliveryAdmin.list({ meterId: id }, 100)]);
     render(
       res,
       'meter',
