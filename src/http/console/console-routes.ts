@@ -8,7 +8,7 @@ import { destinationPages } from './pages/destinations';
 import { meterPages } from './pages/meters';
 import { overviewPage } from './pages/overview';
 import { readinessPages } from './pages/readiness';
-import { render } from './render';
+import { CONSOLE_DIR, render } from './render';
 import { requireCsrf, requireSession, sessionRoutes } from './session';
 
 /**
@@ -39,7 +39,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
-  router.use('/assets', express.static(path.join(__dirname, 'assets'), { index: false, fallthrough: false, maxAge: '1h', setHeaders: (res) => res.setHeader('Cache-Control', 'public, max-age=3600') }));
+  router.use('/assets', express.static(path.join(CONSOLE_DIR, 'assets'), { index: false, fallthrough: false, maxAge: '1h', setHeaders: (res) => res.setHeader('Cache-Control', 'public, max-age=3600') }));
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
   sessionRoutes(router, deps);
   router.use(requireSession(deps));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Response } from 'express';
 import { Eta } from 'eta';
@@ -17,11 +18,14 @@ export const SECTIONS = [
 
 export type Section = (typeof SECTIONS)[number]['id'];
 
+/** The console's templates and stylesheet: beside this file, or in the sources once compiled to dist/. */
+export const CONSOLE_DIR = [__dirname, path.resolve(__dirname, '..', '..', '..', '..', 'src', 'http', 'console')].find((d) => existsSync(path.join(d, 'views'))) ?? __dirname;
+
 /**
  * Templates in views/ (Eta): `<%= %>` escapes for HTML, and nothing here writes raw HTML from
  * data. Compiled once and kept.
  */
-const eta = new Eta({ views: path.join(__dirname, 'views'), cache: true, autoEscape: true, autoTrim: [false, 'nl'] });
+const eta = new Eta({ views: path.join(CONSOLE_DIR, 'views'), cache: true, autoEscape: true, autoTrim: [false, 'nl'] });
 
 /** Render a page with what every page has: the signed-in key, its CSRF token, the section, the helpers, the time. */
 export function render(res: Response, view: string, data: Record<string, unknown> & { title: string; section?: Section }, session: SignedIn | null): void {
