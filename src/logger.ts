@@ -86,22 +86,36 @@ const redactFormat = winston.format((info, opts: unknown) => {
   return out;
 });
 
+/**
+ * A winston logger whose children are made when they first write, and whose lines below the
+ * level are dropped before winston builds them: a child per HTTP request costs nothing unless
+ * it logs.
+ */
 class WinstonLogger implements Logger {
-  constructor(private readonly w: winston.Logger) {}
+  private made: winston.Logger | undefined;
+
+  constructor(
+    private readonly root: winston.Logger,
+    private readonly make: () => winston.Logger = () => root,
+  ) {}
+
+  private get w(): winston.Logger {
+    return (this.made ??= this.make());
+  }
   error(message: string, meta?: LogMeta): void {
     this.w.error(message, meta);
   }
   warn(message: string, meta?: LogMeta): void {
-    this.w.warn(message, meta);
+    if (this.root.isWarnEnabled()) this.w.warn(message, meta);
   }
   info(message: string, meta?: LogMeta): void {
-    this.w.info(message, meta);
+    if (this.root.isInfoEnabled()) this.w.info(message, meta);
   }
   debug(message: string, meta?: LogMeta): void {
-    this.w.debug(message, meta);
+    if (this.root.isDebugEnabled()) this.w.debug(message, meta);
   }
   child(meta: LogMeta): Logger {
-    return new WinstonLogger(this.w.child(meta));
+    return new WinstonLogger(this.root, () => this.w.child(meta));
   }
 }
 

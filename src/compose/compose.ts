@@ -111,6 +111,8 @@ export interface Composed {
   worker: DeliveryWorker;
   replays: ReplayService;
   deliveryAdmin: DeliveryAdminService;
+  /** Sync runs and meter events as support reads them (the admin API, the console and the CLI). */
+  syncAdmin: SyncAdminService;
   readiness: ReadinessService;
   rosters: RosterService;
   deadlines: ReadinessDeadlineCheck;
@@ -254,7 +256,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
   const annotations = new AnnotationWriter({ meters, events: stores.events, sink });
   const readinessWriter = new ReadinessWriter({ readiness: stores.readiness, annotations });
   const rosters = new RosterService({ groups: stores.marketGroups, meters, transactor, clock });
-  const readiness = new ReadinessService({ transactor, meters, readiness: stores.readiness, idempotency: stores.idempotency, writer: readinessWriter, clock });
+  const readiness = new ReadinessService({ transactor, meters, readiness: stores.readiness, idempotency: stores.idempotency, writer: readinessWriter, clock, sink });
   const deadlines = new ReadinessDeadlineCheck({
     transactor,
     meters,
@@ -357,6 +359,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     worker,
     replays,
     deliveryAdmin,
+    syncAdmin,
     readiness,
     rosters,
     deadlines,

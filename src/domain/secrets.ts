@@ -8,3 +8,21 @@ export function secretEquals(presented: string | undefined | null, expected: str
   const b = createHash('sha256').update(expected, 'utf8').digest();
   return timingSafeEqual(a, b);
 }
+
+const digestOf = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Which of several configured secrets a presented one is, comparing with every one in constant
+ * time (no early exit), so timing says nothing about which matched or how much. The configured
+ * secrets are hashed once, the presented one once per call.
+ */
+export function secretMatcher<T>(entries: readonly T[], secretOf: (entry: T) => string): (presented: string | undefined | null) => T | undefined {
+  const digests = entries.map((e) => ({ entry: e, digest: secretOf(e).length ? digestOf(secretOf(e)) : null }));
+  return (presented) => {
+    if (typeof presented !== 'string') return undefined;
+    const a = digestOf(presented);
+    let match: T | undefined;
+    for (const { entry, digest } of digests) if (digest && timingSafeEqual(a, digest) && match === undefined) match = entry;
+    return match;
+  };
+}

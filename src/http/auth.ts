@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKeyConfig, ApiScope } from '../config/schema';
-import { secretEquals } from '../domain/secrets';
+import { secretMatcher } from '../domain/secrets';
 import { AppError, ForbiddenError, UnauthorizedError } from '../errors';
 
 declare module 'express-serve-static-core' {
@@ -17,6 +17,7 @@ declare module 'express-serve-static-core' {
  */
 export function requireScope(keys: readonly ApiKeyConfig[], scope: ApiScope | readonly ApiScope[]) {
   const accepted: readonly ApiScope[] = typeof scope === 'string' ? [scope] : scope;
+  const keyFor = secretMatcher(keys, (k) => k.key);
   return (req: Request, _res: Response, next: NextFunction): void => {
     if (!keys.length) {
       next(new AppError(401, 'unauthorized', 'No API keys are configured: set api.keys in the configuration or ADMIN_API_KEY / PARTNER_API_KEY'));
@@ -28,8 +29,7 @@ export function requireScope(keys: readonly ApiKeyConfig[], scope: ApiScope | re
       next(new UnauthorizedError('Send the API key as Authorization: Bearer <key>'));
       return;
     }
-    let match: ApiKeyConfig | undefined;
-    for (const k of keys) if (secretEquals(m[1], k.key) && !match) match = k;
+    const match = keyFor(m[1]);
     if (!match) {
       next(new UnauthorizedError('The API key is not valid'));
       return;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiKeyConfig } from '../config/schema';
 import type { Clock } from '../domain/clock';
-import { secretEquals } from '../domain/secrets';
+import { secretMatcher } from '../domain/secrets';
 import type { Logger } from '../logger';
 import type { ConsoleSessionStore } from '../stores/console-session-store';
 
@@ -21,7 +21,11 @@ const token = (): string => randomBytes(32).toString('base64url');
  * CSRF token; it lasts `ttlMs`, and only while its key is still configured with the admin scope.
  */
 export class ConsoleSessionService {
-  constructor(private readonly deps: { keys: readonly ApiKeyConfig[]; store: ConsoleSessionStore; ttlMs: number; clock: Clock; logger: Logger }) {}
+  private readonly keyFor: (presented: string) => ApiKeyConfig | undefined;
+
+  constructor(private readonly deps: { keys: readonly ApiKeyConfig[]; store: ConsoleSessionStore; ttlMs: number; clock: Clock; logger: Logger }) {
+    this.keyFor = secretMatcher(deps.keys, (k) => k.key);
+  }
 
   get ttlMs(): number {
     return this.deps.ttlMs;
@@ -29,8 +33,7 @@ export class ConsoleSessionService {
 
   async signIn(presented: string, ip: string | undefined): Promise<SignInResult> {
     if (!presented) return { ok: false, status: 400, message: 'Enter an API key with the admin scope.' };
-    let match: ApiKeyConfig | undefined;
-    for (const k of this.deps.keys) if (secretEquals(presented, k.key) && !match) match = k;
+    const match = this.keyFor(presented);
     if (!match) {
       this.deps.logger.warn('console sign-in refused: the key is not valid', { ip });
       return { ok: false, status: 401, message: 'That key is not valid.' };

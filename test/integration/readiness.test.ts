@@ -162,6 +162,36 @@ for (const engine of testEngines()) {
       assert.deepEqual(await h.db.knex('meter_events').count({ n: '*' }), events);
     });
 
+    it('answers that arrive together are written together, each with its own outcome, error, history and event', async () => {
+      const [a, b, c2, d] = active.slice(2, 6) as [string, string, string, string];
+      const history = await historyCount();
+      const before = new Map(await Promise.all([a, b, c2, d].map(async (id) => [id, (await eventsOf(id)).length] as const)));
+      // The first starts a transaction at once; the others wait for it and go in the next one together.
+      const answers = [
+        c.readiness.answer(d, { status: 'not_ready', reason: 'first' }, 'crm'),
+        c.readiness.answer(a, { status: 'ready' }, 'crm'),
+        c.readiness.answer(b, { status: 'ready', reason: 'grouped' }, 'crm'),
+        c.readiness.answer(UNKNOWN_ID, { status: 'ready' }, 'crm'),
+        c.readiness.answer(inactive, { status: 'ready' }, 'crm'),
+        c.readiness.answer(c2, { status: 'ready' }, 'crm'),
+        c.readiness.answer(a, { status: 'not_ready', reason: 'changed its mind' }, 'crm'),
+      ];
+      const settled = await Promise.allSettled(answers);
+      const value = (i: number) => (settled[i] as PromiseFulfilledResult<Awaited<(typeof answers)[0]>>).value;
+      const reason = (i: number) => (settled[i] as PromiseRejectedResult).reason as { status: number; code: string };
+      assert.deepEqual([reason(3).status, reason(3).code], [404, 'not_found']);
+      assert.deepEqual([reason(4).status, reason(4).code], [409, 'readiness_not_required']);
+      for (const i of [0, 1, 2, 5, 6]) assert.equal(value(i).outcome, 'applied', `answer ${i}`);
+      assert.deepEqual([value(1).readiness.state, value(6).readiness.state, value(6).readiness.reason], ['ready', 'not_ready', 'changed its mind'], 'the same meter twice: in order, each applied');
+      assert.equal(new Set([1, 2, 5].map((i) => value(i).readiness.since)).size, 1, 'the waiting answers shared one transaction');
+      assert.equal(await historyCount(), history + 5, 'a history row per applied answer');
+      const added = async (id: string) => (await eventsOf(id)).length - before.get(id)!;
+      assert.deepEqual([await added(a), await added(b), await added(c2), await added(d)], [2, 1, 1, 1], 'an event per applied answer');
+      const seqs = (await eventsOf(a)).map((e) => e.sequence);
+      assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y));
+      assert.equal(new Set(seqs).size, seqs.length, 'no sequence twice');
+    });
+
     it('admin keys pass the partner routes too', async () => {
       const res = await request(c.app).get(`/api/v1/readiness?state=awaiting`).set({ Authorization: `Bearer ${SUPPORT}` }).expect(200);
       assert.ok(res.body.counts.awaiting >= 1);

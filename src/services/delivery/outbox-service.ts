@@ -46,6 +46,11 @@ export class OutboxService implements EventSink {
     return () => this.listeners.delete(listener);
   }
 
+  /** Whether any enabled destination subscribes to this event type (its events' meters are read only then). */
+  wants(type: string): boolean {
+    return this.deps.destinations.all().some((d) => d.enabled && d.matchesEvent(type));
+  }
+
   async enqueue(tx: Tx, events: readonly MeterEvent[]): Promise<void> {
     if (!events.length) return;
     const now = this.deps.clock.now();

@@ -18,6 +18,7 @@ import type { MeterStore, StoredMeter } from '../../stores/meter-store';
 import type { ReadinessStore, ReadinessTransition } from '../../stores/readiness-store';
 import type { Transactor, Tx } from '../../stores/transaction';
 import { storedMeter } from '../sync/compare';
+import type { EventSink } from '../sync/page-writer';
 import type { ReadinessChange, ReadinessWriter } from './readiness-writer';
 
 /** A meter that needs no readiness (not ACTIVE, no upcoming market group) cannot be answered. */
@@ -59,6 +60,19 @@ export interface ReadinessPage {
   next_after: string | null;
 }
 
+/** The most single answers written in one transaction. */
+const GROUP_COMMIT_MAX = 200;
+
+type SingleOutcome = { outcome: 'applied' | 'unchanged'; readiness: ReadinessView };
+
+interface SingleAnswer {
+  meterId: string;
+  answer: ReadinessAnswerInput;
+  keyName: string;
+  resolve: (outcome: SingleOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
 /** An Idempotency-Key's stored answers are kept this long. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
@@ -79,20 +93,74 @@ export class ReadinessService {
       idempotency: IdempotencyStore;
       writer: ReadinessWriter;
       clock: Clock;
+      /** The outbox, asked whether a destination will render readiness events. */
+      sink?: EventSink;
     },
   ) {}
 
-  /** The partner's answer for one meter; the same answer again changes nothing. */
-  async answer(meterId: string, answer: ReadinessAnswerInput, keyName: string): Promise<{ outcome: 'applied' | 'unchanged'; readiness: ReadinessView }> {
+  /** Answers waiting for the transaction now being written, and whether one is. */
+  private waiting: SingleAnswer[] = [];
+  private writing = false;
+
+  /**
+   * The partner's answer for one meter; the same answer again changes nothing. Answers that
+   * arrive while a transaction is being written go together in the next one (group commit): each
+   * keeps its own outcome and error, and none is answered before its transaction commits.
+   */
+  answer(meterId: string, answer: ReadinessAnswerInput, keyName: string): Promise<SingleOutcome> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ meterId, answer, keyName, resolve, reject });
+      this.writeWaiting();
+    });
+  }
+
+  private writeWaiting(): void {
+    if (this.writing || !this.waiting.length) return;
+    // One answer per meter in a transaction: a second one for the same meter waits for the next,
+    // so that each answer has its own history row and event.
+    const group: SingleAnswer[] = [];
+    const later: SingleAnswer[] = [];
+    const meters = new Set<string>();
+    for (const w of this.waiting) {
+      if (group.length < GROUP_COMMIT_MAX && !meters.has(w.meterId)) {
+        group.push(w);
+        meters.add(w.meterId);
+      } else later.push(w);
+    }
+    this.waiting = later;
+    this.writing = true;
+    this.writeGroup(group)
+      .then(
+        (outcomes) => group.forEach((w, i) => (outcomes[i] instanceof Error ? w.reject(outcomes[i]) : w.resolve(outcomes[i] as SingleOutcome))),
+        (err: unknown) => group.forEach((w) => w.reject(err)),
+      )
+      .finally(() => {
+        this.writing = false;
+        this.writeWaiting();
+      });
+  }
+
+  private writeGroup(group: readonly SingleAnswer[]): Promise<(SingleOutcome | Error)[]> {
     return this.deps.transactor.run(async (tx) => {
       const now = this.deps.clock.now();
-      const head = (await this.deps.meters.getHeads([meterId], tx)).get(meterId);
-      if (!head) throw new NotFoundError('meter', meterId);
+      const heads = await this.deps.meters.getHeads(
+        group.map((g) => g.meterId),
+        tx,
+      );
       const work = new Work(this.deps, tx, now);
-      const r = await work.answer(head, answer, `partner:${keyName}`);
-      if (r === 'not_required') throw new ReadinessNotRequiredError(meterId);
+      await work.preload([...heads.values()]);
+      const staged: ({ outcome: 'applied' | 'unchanged'; ref: number } | Error)[] = [];
+      for (const g of group) {
+        const head = heads.get(g.meterId);
+        if (!head) {
+          staged.push(new NotFoundError('meter', g.meterId));
+          continue;
+        }
+        const r = await work.answer(head, g.answer, `partner:${g.keyName}`);
+        staged.push(r === 'not_required' ? new ReadinessNotRequiredError(g.meterId) : { outcome: r, ref: head.ref });
+      }
       await work.commit();
-      return { outcome: r, readiness: readinessView(work.record(head.ref)) };
+      return staged.map((s) => (s instanceof Error ? s : { outcome: s.outcome, readiness: readinessView(work.record(s.ref)) }));
     });
   }
 
@@ -219,11 +287,16 @@ class Work {
   private readonly changes = new Map<number, ReadinessChange>();
   private readonly views = new Map<number, MeterView>();
 
+  /** Read each meter for the events only when a destination will render them (see EventSink.wants). */
+  private readonly needsViews: boolean;
+
   constructor(
-    private readonly deps: { meters: MeterStore; readiness: ReadinessStore; writer: ReadinessWriter },
+    private readonly deps: { meters: MeterStore; readiness: ReadinessStore; writer: ReadinessWriter; sink?: EventSink },
     private readonly tx: Tx,
     private readonly now: Date,
-  ) {}
+  ) {
+    this.needsViews = deps.sink?.wants?.('meter.readiness.updated') ?? true;
+  }
 
   record(ref: number): ReadinessRecord | null {
     return this.records.get(ref) ?? null;
@@ -248,14 +321,16 @@ class Work {
 
   /** Read the records and meters of a batch in a few queries instead of two per meter. */
   async preload(heads: readonly StoredMeter[]): Promise<void> {
-    const fresh = heads.filter((h) => !this.views.has(h.ref));
+    const fresh = heads.filter((h) => !this.records.has(h.ref));
     if (!fresh.length) return;
     const records = await this.deps.readiness.getMany(
       fresh.map((h) => h.ref),
       this.tx,
     );
     for (const h of fresh) this.records.set(h.ref, records.get(h.ref) ?? null);
-    for (const full of await this.deps.meters.withRaw(fresh, this.tx)) this.views.set(full.ref, meterView(storedMeter(full)));
+    // Meters are read when a destination will render their events, or to find out what one without a record needs.
+    const read = this.needsViews ? fresh : fresh.filter((h) => !this.records.get(h.ref) || this.records.get(h.ref)!.state === 'not_required');
+    for (const full of await this.deps.meters.withRaw(read, this.tx)) this.views.set(full.ref, meterView(storedMeter(full)));
   }
 
   /** The staged moves of each meter, as one change from what was stored to where it ends. */
@@ -265,14 +340,18 @@ class Work {
 
   private stage(head: StoredMeter, current: ReadinessRecord | null, next: ReadinessRecord): void {
     const first = this.changes.get(head.ref);
-    const view = (): MeterView => this.views.get(head.ref)!;
+    const view = (): MeterView => {
+      const v = this.views.get(head.ref);
+      if (!v) throw new Error(`meter ${head.meterId} was not read for its readiness event`);
+      return v;
+    };
     this.changes.set(head.ref, { ref: head.ref, meterId: head.meterId, sequence: head.sequence, view, current: first ? first.current : current, move: { next, overdue: false } });
     this.records.set(head.ref, next);
   }
 
   private async load(head: StoredMeter): Promise<ReadinessRecord | null> {
     if (!this.records.has(head.ref)) this.records.set(head.ref, (await this.deps.readiness.get(head.ref, this.tx)) ?? null);
-    await this.view(head);
+    if (this.needsViews) await this.view(head);
     return this.records.get(head.ref)!;
   }
 

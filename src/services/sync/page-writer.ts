@@ -12,6 +12,8 @@ import { SYNC_LEASE, SyncLeaseLostError } from './sync-errors';
 /** Receives the events of each committed unit of work, inside its transaction (the outbox). */
 export interface EventSink {
   enqueue(tx: Tx, events: readonly MeterEvent[]): Promise<void>;
+  /** Whether events of this type may be rendered anywhere (their meter read); absent: assume so. */
+  wants?(type: string): boolean;
 }
 
 /** A meter the unit wrote, as it was before and is now, with its sequence after the unit's events. */
