@@ -1,14 +1,14 @@
 import { Option, type Command } from 'commander';
-import { openRuntime, type Runtime } from '../compose/runtime';
+import type { Runtime } from '../compose/runtime';
 import { LEAP_WEBHOOK_EVENT_TYPES } from '../domain/leap-types';
 import { LeapWebhooksService } from '../services/leap-webhooks-service';
-import type { ConfigFile } from './options';
+import type { OpenCommandRuntime } from './support';
 
 /** `leap-webhooks register|list|delete`: the connector's subscription to Leap's own webhooks. */
-export function addLeapWebhookCommands(program: Command, configFile: ConfigFile): void {
+export function addLeapWebhookCommands(program: Command, open: OpenCommandRuntime): void {
   const hooks = program.command('leap-webhooks').description("manage the connector's subscription to Leap's own webhooks");
   const withService = async (fn: (service: LeapWebhooksService) => Promise<void>): Promise<void> => {
-    const runtime: Runtime = await openRuntime({ file: configFile(), announce: (line) => console.error(line) });
+    const runtime: Runtime = await open({ announce: (line) => console.error(line) });
     const c = runtime.composed.config;
     try {
       await fn(new LeapWebhooksService(runtime.composed.leap, { headerName: c.leap_events.header_name, secret: c.leap_events.secret, publicUrl: c.leap_events.public_url }));

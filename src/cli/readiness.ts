@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { openRuntime } from '../compose/runtime';
 import { READINESS_STATES, type ReadinessState } from '../domain/readiness';
 import type { ReadinessListEntry } from '../services/readiness/readiness-service';
-import { positive, type ConfigFile } from './options';
+import { positive } from './options';
+import { usageError, type OpenCommandRuntime } from './support';
 
 const LISTED = READINESS_STATES.filter((s) => s !== 'not_required');
 
@@ -12,7 +12,7 @@ function tradeDate(value: string): string {
 }
 
 /** `readiness report`: who has confirmed dispatch readiness, who is late, and a group's roster at risk. */
-export function addReadinessCommands(program: Command, configFile: ConfigFile): void {
+export function addReadinessCommands(program: Command, open: OpenCommandRuntime): void {
   program
     .command('readiness')
     .description("the partner's dispatch readiness, straight from the database")
@@ -23,9 +23,9 @@ export function addReadinessCommands(program: Command, configFile: ConfigFile): 
     .option('--trade-date <date>', 'with --group: the trade date (default: the next one)', tradeDate)
     .option('--limit <n>', 'with --state: at most this many meters', positive, 100)
     .option('--json', 'print JSON')
-    .action(async (o: { state?: ReadinessState; group?: string; tradeDate?: string; limit: number; json?: boolean }) => {
-      if (o.tradeDate && !o.group) throw new InvalidArgumentError('--trade-date needs --group');
-      const r = await openRuntime({ file: configFile(), needsLeap: false });
+    .action(async (o: { state?: ReadinessState; group?: string; tradeDate?: string; limit: number; json?: boolean }, cmd: Command) => {
+      if (o.tradeDate && !o.group) usageError(cmd, '--trade-date needs --group');
+      const r = await open({ needsLeap: false });
       try {
         const { readiness, rosters } = r.composed;
         if (o.group) {

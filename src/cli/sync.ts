@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { MeterEvent } from '../domain/events';
-import { openRuntime } from '../compose/runtime';
-import { instant, type ConfigFile } from './options';
+import { instant } from './options';
+import type { OpenCommandRuntime } from './support';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -10,9 +10,9 @@ function eventLine(e: MeterEvent): string {
   return `${e.type.padEnd(46)} ${e.meter_id} #${e.sequence}${changes ? `  ${changes.length > 240 ? `${changes.slice(0, 237)}...` : changes}` : ''}`;
 }
 
-/** `sync`: one pass now, with a progress line on a terminal and a summary. */
-export function addSyncCommand(program: Command, configFile: ConfigFile): void {
-  program
+/** `sync`: one pass now, with a progress line on a terminal and a summary; returns the command (for `sync runs`). */
+export function addSyncCommand(program: Command, open: OpenCommandRuntime): Command {
+  return program
     .command('sync')
     .description('run one sync pass now and print a summary')
     .option('--full', 'walk the whole portfolio and archive meters Leap no longer returns')
@@ -20,7 +20,7 @@ export function addSyncCommand(program: Command, configFile: ConfigFile): void {
     .option('--dry-run', 'write nothing; print the events the pass would emit')
     .option('--json', 'print progress after each committed page, the summary (and, with --dry-run, each event) as JSON lines')
     .action(async (opts: { full?: boolean; since?: string; dryRun?: boolean; json?: boolean }) => {
-      const runtime = await openRuntime({ file: configFile(), announce: (line) => console.error(line) });
+      const runtime = await open({ announce: (line) => console.error(line) });
       const tty = Boolean(process.stderr.isTTY) && !opts.json;
       let progressShown = false;
       const stop = new AbortController();

@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deepFreeze } from '../config/load';
 import type { Config } from '../config/schema';
-import type { DestinationSource } from '../domain/destination';
-import { randomBytes } from 'node:crypto';
+import type { Destination, DestinationSource } from '../domain/destination';
+import { createHash, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import type { ApiKeyConfig } from '../config/schema';
 import { generateSecret } from '../domain/signing';
 import { loadDestinationsDir } from '../mapping/destinations';
@@ -47,6 +48,22 @@ export interface DemoPartner {
 /** How long the demo's partner takes to commission an activated meter's devices. */
 const DEMO_CONFIRM_DELAY_MS = 3000;
 
+/** A file of the demo's beside the SQLite database; null when the database is not a SQLite file. */
+function besideDatabase(config: Readonly<Config>, name: string): string | null {
+  const m = /^sqlite:(.+)$/.exec(config.database.url);
+  if (!m || m[1] === ':memory:') return null;
+  return path.join(path.dirname(m[1]!), name);
+}
+
+/** Where serve's demo says which URL its sample receiver listens on, so other commands show the destinations it delivers to. */
+export const DEMO_RECEIVER_FILE = 'sample-receiver.url';
+
+/** The receiver's URL file: beside a SQLite database, else in a temporary folder named after the database. */
+function receiverFile(config: Readonly<Config>): string {
+  const digest = createHash('sha256').update(config.database.url).digest('hex').slice(0, 16);
+  return besideDatabase(config, DEMO_RECEIVER_FILE) ?? path.join(tmpdir(), `leap-connector-demo-${digest}`, DEMO_RECEIVER_FILE);
+}
+
 /** Where the demo keeps its console key: a file beside the SQLite database, readable by its owner only. */
 export const DEMO_CONSOLE_KEY_FILE = 'console.key';
 
@@ -57,9 +74,8 @@ export const DEMO_CONSOLE_KEY_FILE = 'console.key';
  */
 export function demoConsoleKey(config: Readonly<Config>): { key: ApiKeyConfig; file: string } | null {
   if (!config.console.enabled || config.api.keys.some((k) => k.scopes.includes('admin'))) return null;
-  const m = /^sqlite:(.+)$/.exec(config.database.url);
-  if (!m || m[1] === ':memory:') return null;
-  const file = path.join(path.dirname(m[1]!), DEMO_CONSOLE_KEY_FILE);
+  const file = besideDatabase(config, DEMO_CONSOLE_KEY_FILE);
+  if (!file) return null;
   let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   if (key.length < 16) {
     key = `demo_console_${randomBytes(24).toString('base64url')}`;
@@ -81,26 +97,54 @@ export function withApiKey(config: Readonly<Config>, key: ApiKeyConfig): Readonl
  * (CRM and device platform) pointed at it with fresh secrets. Like a partner's device platform,
  * it confirms dispatch readiness for the meters it hears activated, a few seconds later.
  */
-export async function startDemoPartner(): Promise<DemoPartner> {
+export async function startDemoPartner(config: Readonly<Config>): Promise<DemoPartner> {
   const crmSecret = generateSecret();
   const devicesSecret = generateSecret();
   const receiver = await startReceiver({ secrets: [crmSecret, devicesSecret] });
-  const { destinations, problems } = loadDestinationsDir(EXAMPLES_DIR, {
-    CRM_WEBHOOK_URL: `${receiver.url}/crm`,
-    CRM_WEBHOOK_SECRET: crmSecret,
-    DEVICE_PLATFORM_URL: `${receiver.url}/devices`,
-    DEVICE_PLATFORM_SECRET: devicesSecret,
-  });
-  if (problems.length) {
+  let destinations: Destination[];
+  try {
+    destinations = exampleDestinations(receiver.url, crmSecret, devicesSecret);
+  } catch (err) {
     await receiver.close();
-    throw new Error(`the example destinations do not load:\n${problems.join('\n')}`);
+    throw err;
   }
+  const file = receiverFile(config);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${receiver.url}\n`);
   const apiKey: ApiKeyConfig = { name: 'demo:sample-receiver', key: `demo_${randomBytes(24).toString('base64url')}`, scopes: ['partner'] };
   return {
-    destinations: { all: () => destinations, get: (n) => destinations.find((d) => d.name === n) },
+    destinations: sourceOf(destinations),
     url: receiver.url,
     apiKey,
     confirmReadinessAt: (connectorUrl) => receiver.receiver.confirmReadinessVia({ connectorUrl, apiKey: apiKey.key, delayMs: DEMO_CONFIRM_DELAY_MS }),
     close: () => receiver.close(),
   };
+}
+
+/** The two example destinations pointed at a sample receiver's URL. */
+function exampleDestinations(receiverUrl: string, crmSecret: string, devicesSecret: string): Destination[] {
+  const { destinations, problems } = loadDestinationsDir(EXAMPLES_DIR, {
+    CRM_WEBHOOK_URL: `${receiverUrl}/crm`,
+    CRM_WEBHOOK_SECRET: crmSecret,
+    DEVICE_PLATFORM_URL: `${receiverUrl}/devices`,
+    DEVICE_PLATFORM_SECRET: devicesSecret,
+  });
+  if (problems.length) throw new Error(`the example destinations do not load:\n${problems.join('\n')}`);
+  return destinations;
+}
+
+const sourceOf = (destinations: Destination[]): DestinationSource => ({ all: () => destinations, get: (n) => destinations.find((d) => d.name === n) });
+
+/**
+ * The demo's destinations as every other command sees them (they send nothing, so the secrets
+ * are fresh and unused): the examples at the receiver URL serve last recorded, or at the
+ * examples' own placeholder URL when serve has not run on this database.
+ */
+export function demoDestinations(config: Readonly<Config>): DestinationSource {
+  const file = receiverFile(config);
+  const url = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (url) return sourceOf(exampleDestinations(url, generateSecret(), generateSecret()));
+  const { destinations, problems } = loadDestinationsDir(EXAMPLES_DIR, {});
+  if (problems.length) throw new Error(`the example destinations do not load:\n${problems.join('\n')}`);
+  return sourceOf(destinations);
 }

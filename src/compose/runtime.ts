@@ -4,7 +4,7 @@ import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
 import type { RunningSimulator } from '../simulator';
 import { compose, type Composed, type Overrides } from './compose';
-import { demoConsoleKey, demoLine, startDemoPartner, withApiKey, withDemoLeap, type DemoPartner } from './demo';
+import { demoConsoleKey, demoDestinations, demoLine, startDemoPartner, withApiKey, withDemoLeap, type DemoPartner } from './demo';
 
 export interface Runtime {
   composed: Composed;
@@ -45,7 +45,11 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const loaded = opts.config ?? loadConfig(opts).config;
   const demo = opts.needsLeap === false ? { config: withoutLeap(loaded), simulator: null } : await withDemoLeap(loaded);
   const { simulator } = demo;
-  const partner = simulator && opts.demoPartner && !opts.overrides?.destinations && !hasDestinationFiles(demo.config.destinations.dir) ? await startDemoPartner() : null;
+  // The demo (no Leap key, no destination files) delivers through the example destinations: every
+  // command sees them, so the CLI agrees with serve's API; serve also runs the receiver they point at.
+  const demoDelivery = !loaded.leap.api_key && !opts.overrides?.destinations && !hasDestinationFiles(loaded.destinations.dir);
+  const partner = simulator && opts.demoPartner && demoDelivery ? await startDemoPartner(demo.config) : null;
+  const destinations = partner?.destinations ?? (demoDelivery ? demoDestinations(demo.config) : undefined);
   // The sample partner confirms readiness with a key of its own.
   const withPartner = partner ? withApiKey(demo.config, partner.apiKey) : demo.config;
   // The demo's console opens with a key of its own when none is configured.
@@ -53,7 +57,7 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const config = consoleKey ? withApiKey(withPartner, consoleKey.key) : withPartner;
   let composed: Composed;
   try {
-    composed = compose(config, partner ? { ...opts.overrides, destinations: partner.destinations } : opts.overrides);
+    composed = compose(config, destinations ? { ...opts.overrides, destinations } : opts.overrides);
   } catch (err) {
     await partner?.close();
     await simulator?.close();

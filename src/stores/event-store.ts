@@ -118,13 +118,14 @@ export class EventStore {
     }
   }
 
-  async list(filter: EventFilter, limit: number): Promise<MeterEvent[]> {
+  /** Oldest first (paging on with afterId), or the newest `limit` events, newest first. */
+  async list(filter: EventFilter, limit: number, order: 'oldest' | 'newest' = 'oldest'): Promise<MeterEvent[]> {
     const q = this.db('meter_events').select('*');
     if (filter.meterId !== undefined) q.whereIn('meter_ref', refsOf(this.db, filter.meterId));
     if (filter.type !== undefined) q.where('type', filter.type);
     if (filter.syncRunId !== undefined) q.where('sync_run_id', filter.syncRunId);
     if (filter.afterId !== undefined) q.where('id', '>', filter.afterId);
-    const rows = (await q.orderBy('id').limit(limit)) as EventRow[];
+    const rows = (await q.orderBy('id', order === 'newest' ? 'desc' : 'asc').limit(limit)) as EventRow[];
     return this.withSnapshots(rows);
   }
 

@@ -236,7 +236,7 @@ describe('leap-connector CLI', function () {
     await withDb(env.DATABASE_URL, async (db) => assert.equal(await db.schema.hasTable('meters'), false));
     assert.deepEqual(await step('rollback'), ['nothing to roll back']);
     const bad = await run(['migrate', 'sideways'], { cwd: dir, env });
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2, 'a usage error');
     assert.match(bad.stderr, /Allowed choices are latest, rollback, status/);
   });
 
@@ -300,7 +300,7 @@ describe('leap-connector CLI', function () {
         assert.match(lines[2]!, new RegExp(`^  ${active[0]}  since \\d{4}-`));
         if (active.length > 1) assert.equal(lines.at(-1), '(more: raise --limit)');
         const bad = await run(['readiness', 'report', '--state', 'late'], { cwd: dir, env });
-        assert.equal(bad.code, 1);
+        assert.equal(bad.code, 2, 'a usage error');
         assert.match(bad.stderr, /Allowed choices are awaiting, overdue, ready, not_ready/);
       });
 
@@ -351,7 +351,7 @@ describe('leap-connector CLI', function () {
           assert.equal(Number(m![3]), 1);
         });
         const bad = await run(['sync', '--since', 'last tuesday'], { cwd: dir, env });
-        assert.equal(bad.code, 1);
+        assert.equal(bad.code, 2, 'a usage error');
         assert.match(bad.stderr, /not an ISO 8601 time: last tuesday/);
       });
 

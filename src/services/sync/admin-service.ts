@@ -80,8 +80,9 @@ export class SyncAdminService {
     return runView(await this.deps.scheduler.startRun(opts));
   }
 
-  listEvents(filter: EventFilter, limit: number): Promise<MeterEvent[]> {
-    return this.deps.events.list(filter, limit);
+  /** Events as GET /admin/v1/events pages them (oldest first), or the most recent ones, newest first. */
+  listEvents(filter: EventFilter, limit: number, order: 'oldest' | 'newest' = 'oldest'): Promise<MeterEvent[]> {
+    return this.deps.events.list(filter, limit, order);
   }
 
   getEvent(id: number): Promise<MeterEvent | undefined> {
