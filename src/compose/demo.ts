@@ -9,7 +9,9 @@ import type { ApiKeyConfig } from '../config/schema';
 import { generateSecret } from '../domain/signing';
 import { loadDestinationsDir } from '../mapping/destinations';
 import { startReceiver } from '../receiver/receiver';
+import { LeapWebhooksService } from '../services/leap-webhooks-service';
 import { startSimulator, type RunningSimulator } from '../simulator';
+import type { Composed } from './compose';
 
 /** The example destinations the demo delivers to (from src/compose, or from dist/src/compose once compiled). */
 const EXAMPLES_DIR = [path.resolve(__dirname, '..', '..', 'config', 'examples'), path.resolve(__dirname, '..', '..', '..', 'config', 'examples')].find((d) => existsSync(d)) ?? path.resolve('config', 'examples');
@@ -27,12 +29,26 @@ export async function withDemoLeap(config: Readonly<Config>): Promise<{ config: 
     ...structuredClone(config as Config),
     leap: { ...structuredClone(config.leap as Config['leap']), api_key: s.api_key, base_url: simulator.url, account_id: config.leap.account_id || accountId },
   };
+  // The demo's world moves every evolve_every_seconds: poll as often, and hear its webhooks (with a
+  // header secret of its own, as Leap's would carry), so that changes show within a minute.
+  if (s.evolve_every_seconds > 0) demo.sync.incremental_every = `${s.evolve_every_seconds}s`;
+  if (!demo.leap_events.secret) demo.leap_events.secret = `demo_${randomBytes(24).toString('base64url')}`;
   return { config: deepFreeze(demo), simulator };
 }
 
 export function demoLine(config: Readonly<Config>, simulator: RunningSimulator): string {
   const s = config.simulator;
   return `No LEAP_API_KEY set: using the built-in Leap simulator at ${simulator.url} (${s.meters} meters, seed ${s.seed}, Leap API ${config.leap.api_version}); data in ${config.database.url}. Set LEAP_API_KEY to talk to Leap.`;
+}
+
+/**
+ * Subscribe the connector's /leap/events to the demo simulator's webhooks, as `leap-webhooks
+ * register` does with Leap: the simulator then announces each change as it happens.
+ */
+export async function subscribeToDemoWebhooks(composed: Composed, connectorUrl: string): Promise<void> {
+  const c = composed.config.leap_events;
+  if (!c.enabled) return;
+  await new LeapWebhooksService(composed.leap, { headerName: c.header_name, secret: c.secret, publicUrl: `${connectorUrl}/leap/events` }).register();
 }
 
 export interface DemoPartner {

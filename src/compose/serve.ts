@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AppError } from '../errors';
 import type { Composed } from './compose';
+import { subscribeToDemoWebhooks } from './demo';
 import { openRuntime, type OpenOptions } from './runtime';
 
 export interface RunningService {
@@ -30,6 +32,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
     });
   } catch (err) {
     await runtime.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new AppError(409, 'port_in_use', `port ${config.server.port} on ${config.server.host} is in use by another process: stop it, or choose another with PORT or server.port`);
+    }
     throw err;
   }
   const addr = server.address() as AddressInfo;
@@ -46,6 +51,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
   }
   await composed.start();
   runtime.partner?.confirmReadinessAt(url);
+  if (runtime.simulator) {
+    await subscribeToDemoWebhooks(composed, url).catch((err: unknown) => log.warn('the simulator could not be subscribed to; changes show at the next poll', { err }));
+  }
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
