@@ -101,6 +101,13 @@ export function demoConsoleKey(config: Readonly<Config>): { key: ApiKeyConfig; f
   return { key: { name: 'demo:console', key, scopes: ['admin'] }, file };
 }
 
+/** The configuration logging at another level. */
+export function withLogLevel(config: Readonly<Config>, level: Config['log']['level']): Readonly<Config> {
+  const copy = structuredClone(config as Config);
+  copy.log.level = level;
+  return deepFreeze(copy);
+}
+
 /** The configuration with one more API key (the demo partner's). */
 export function withApiKey(config: Readonly<Config>, key: ApiKeyConfig): Readonly<Config> {
   const copy = structuredClone(config as Config);

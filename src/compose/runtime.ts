@@ -4,6 +4,7 @@ import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
 import type { RunningSimulator } from '../simulator';
 import { compose, type Composed, type Overrides } from './compose';
+import { withLogLevel } from './demo';
 import { demoConsoleKey, demoDestinations, demoLine, startDemoPartner, withApiKey, withDemoLeap, type DemoPartner } from './demo';
 
 export interface Runtime {
@@ -34,6 +35,8 @@ export interface OpenOptions extends LoadConfigOptions {
   needsLeap?: boolean;
   /** In the demo, with no destination files, deliver to the sample receiver through the example destinations (serve). */
   demoPartner?: boolean;
+  /** In the demo, log warnings and errors only: serve shows a live status line on the terminal instead. */
+  quietDemo?: boolean;
 }
 
 function hasDestinationFiles(dir: string | null): boolean {
@@ -54,7 +57,8 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   const withPartner = partner ? withApiKey(demo.config, partner.apiKey) : demo.config;
   // The demo's console opens with a key of its own when none is configured.
   const consoleKey = partner ? demoConsoleKey(withPartner) : null;
-  const config = consoleKey ? withApiKey(withPartner, consoleKey.key) : withPartner;
+  const keyed = consoleKey ? withApiKey(withPartner, consoleKey.key) : withPartner;
+  const config = simulator && opts.quietDemo ? withLogLevel(keyed, 'warn') : keyed;
   let composed: Composed;
   try {
     composed = compose(config, destinations ? { ...opts.overrides, destinations } : opts.overrides);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { AppError } from '../errors';
 import type { Composed } from './compose';
 import { subscribeToDemoWebhooks } from './demo';
+import { StatusLine, statusFigures } from './status-line';
 import { openRuntime, type OpenOptions } from './runtime';
 
 export interface RunningService {
@@ -15,11 +16,17 @@ export interface RunningService {
 export interface ServeOptions extends OpenOptions {
   /** Install SIGINT/SIGTERM handlers (the CLI does; tests don't). */
   handleSignals?: boolean;
+  /** Draw the demo's live status line (default: on a terminal, unless LOG_LEVEL or LOG_FORMAT is set). */
+  liveStatus?: boolean;
 }
 
 /** Load config → compose → migrate (if enabled) → listen → background work; signals → graceful stop. */
 export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
-  const runtime = await openRuntime({ demoPartner: true, ...opts });
+  // On a terminal, the demo draws a live status line instead of a scroll of logs (LOG_LEVEL or
+  // LOG_FORMAT asks for the logs); elsewhere it logs as always.
+  const live = opts.liveStatus ?? (Boolean(process.stderr.isTTY) && !process.env.LOG_LEVEL && !process.env.LOG_FORMAT);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const runtime = await openRuntime({ demoPartner: true, quietDemo: live, ...(live ? { announce: say } : {}), ...opts });
   const { composed } = runtime;
   const { config } = composed;
   const log = composed.logger.child({ component: 'main' });
@@ -51,13 +58,20 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
   }
   await composed.start();
   runtime.partner?.confirmReadinessAt(url);
+  let status: StatusLine | null = null;
   if (runtime.simulator) {
     await subscribeToDemoWebhooks(composed, url).catch((err: unknown) => log.warn('the simulator could not be subscribed to; changes show at the next poll', { err }));
+    if (live) {
+      for (const line of whereThingsAre(url, runtime.consoleKeyFile, config.console.enabled)) say(line);
+      status = new StatusLine(process.stderr, () => statusFigures(composed));
+      status.start();
+    }
   }
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      status?.stop();
       log.info('stopping: finishing the current page and in-flight requests');
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();
@@ -91,4 +105,14 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningService> {
     process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { err: reason }));
   }
   return { composed, server, url, stop };
+}
+
+/** The demo's first lines on a terminal: where to look. */
+function whereThingsAre(url: string, consoleKeyFile: string | null, consoleOn: boolean): string[] {
+  return [
+    `leap-connector is running at ${url}`,
+    ...(consoleOn ? [`  support console  ${url}/console${consoleKeyFile ? `  (sign in with the key in ${consoleKeyFile})` : ''}`] : []),
+    `  partner API      ${url}/api/v1/meters`,
+    'Ctrl-C stops it. LOG_LEVEL=info npm start shows the logs instead of this line.',
+  ];
 }
