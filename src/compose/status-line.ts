@@ -12,7 +12,9 @@ export interface StatusFigures {
   overdue: number;
 }
 
-const n = (x: number) => x.toLocaleString('en-US');
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+/** 12,345 up to 99,999; 100K, 1.2M past that, so the line stays short at any scale. */
+const n = (x: number) => (x < 100_000 ? x.toLocaleString('en-US') : compact.format(x));
 
 /** One line, under 120 characters: `meters 500 · sync ok 12:03:04 · delivered 1,234, queued 56, dead 0 · ready 96, awaiting 132`. */
 export function statusText(f: StatusFigures): string {
