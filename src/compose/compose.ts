@@ -234,7 +234,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     owner,
     notify: () => worker.notify(),
   });
-  const deliveryAdmin = new DeliveryAdminService({ deliveries: stores.deliveries, attempts: stores.attempts, states: stores.destinationStates, destinations, clock, logger: logger.child({ component: 'destinations' }), notify: () => {
+  const deliveryAdmin = new DeliveryAdminService({ deliveries: stores.deliveries, attempts: stores.attempts, states: stores.destinationStates, destinations, clock, logger: logger.child({ component: 'destinations' }), rejected: () => registry?.rejected() ?? [], notify: () => {
       worker.invalidateStates();
       worker.notify();
     } });
@@ -306,7 +306,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     logger: logger.child({ component: 'leap-events' }),
     settings: { enabled: config.leap_events.enabled, headerName: config.leap_events.header_name, secret: config.leap_events.secret },
   });
-  const health = new HealthService(database, () => true);
+  const health = new HealthService(database, () => true, () => registry?.rejected() ?? []);
   const syncAdmin = new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler, state: stores.state });
   const meterQueries = new MeterQueryService({ meters: stores.meters, events: stores.events, readiness });
   const app = createApp({

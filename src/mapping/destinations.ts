@@ -98,6 +98,14 @@ export interface RegistryOptions {
   debounceMs?: number;
 }
 
+/** A destination file whose current text was refused. */
+export interface RejectedFile {
+  file: string;
+  problems: string[];
+  /** The destination still running on the file's last good version, if it ever loaded. */
+  keeps: { name: string; version: string } | null;
+}
+
 interface FileState {
   text: string;
   /** The last good destination of this file, kept through bad edits. */
@@ -197,6 +205,14 @@ export class DestinationRegistry {
 
   all(): Destination[] {
     return [...this.byName.values()];
+  }
+
+  /** Files whose current text was refused, with the destination (if any) that keeps its last good version. */
+  rejected(): RejectedFile[] {
+    return [...this.files]
+      .filter(([, s]) => s.problems.length)
+      .map(([file, s]) => ({ file, problems: s.problems, keeps: s.good ? { name: s.good.name, version: s.good.version } : null }))
+      .sort((a, b) => a.file.localeCompare(b.file));
   }
 
   get(name: string): Destination | undefined {

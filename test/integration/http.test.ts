@@ -23,7 +23,7 @@ for (const engine of testEngines()) {
       assert.deepEqual(res.body, { status: 'ok' });
     });
 
-    it('GET /readyz checks the database, migrations and config', async () => {
+    it('GET /readyz checks the database, migrations, config and destination files', async () => {
       const res = await request(c.app).get('/readyz').expect(200);
       assert.equal(res.body.status, 'ready');
       assert.deepEqual(
@@ -32,6 +32,7 @@ for (const engine of testEngines()) {
           ['database', true],
           ['migrations', true],
           ['config', true],
+          ['destinations', true],
         ],
       );
     });

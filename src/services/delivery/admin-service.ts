@@ -9,6 +9,7 @@ export type { DeliveryFilter };
 import type { DestinationState, DestinationStateStore } from '../../stores/destination-state-store';
 import type { ReplayJob } from '../../stores/replay-job-store';
 import type { DestinationSource } from '../../domain/destination';
+import type { RejectedFile } from '../../mapping/destinations';
 
 export interface DeliveryView {
   id: string;
@@ -65,6 +66,10 @@ export interface DestinationView {
   next_probe_at: string | null;
   pauses: number;
   resumes: number;
+  /** The problems of the destination's file when its current text was refused on reload; empty otherwise. */
+  file_problems: string[];
+  /** `last_good` while a refused edit leaves the previous version running. */
+  version_in_force: 'current' | 'last_good';
 }
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
@@ -130,7 +135,19 @@ export function replayJobView(j: ReplayJob): Record<string, unknown> {
 
 /** Deliveries, attempts and destination health for support staff; pausing and resuming by hand. */
 export class DeliveryAdminService {
-  constructor(private readonly deps: { deliveries: DeliveryAdminStore; attempts: AttemptStore; states: DestinationStateStore; destinations: DestinationSource; clock: Clock; logger: Logger; notify: () => void }) {}
+  constructor(
+    private readonly deps: {
+      deliveries: DeliveryAdminStore;
+      attempts: AttemptStore;
+      states: DestinationStateStore;
+      destinations: DestinationSource;
+      clock: Clock;
+      logger: Logger;
+      notify: () => void;
+      /** Destination files refused on reload (the folder-backed registry). */
+      rejected?: () => readonly RejectedFile[];
+    },
+  ) {}
 
   async list(filter: DeliveryFilter, limit: number, before?: string): Promise<{ deliveries: DeliveryView[]; next_before: string | null }> {
     const rows = await this.deps.deliveries.list(filter, { limit: limit + 1, before });
@@ -149,6 +166,7 @@ export class DeliveryAdminService {
     const stateBy = new Map(states.map((s) => [s.name, s]));
     const queueBy = new Map(queues.map((q) => [q.destination, q]));
     const names = new Set([...this.deps.destinations.all().map((d) => d.name), ...queueBy.keys()]);
+    const refused = new Map((this.deps.rejected?.() ?? []).flatMap((r) => (r.keeps ? [[r.keeps.name, r.problems] as const] : [])));
     return [...names].sort().map((name) => {
       const d = this.deps.destinations.get(name);
       const s: DestinationState | undefined = stateBy.get(name);
@@ -172,6 +190,8 @@ export class DeliveryAdminService {
         next_probe_at: iso(s?.probeAt ?? null),
         pauses: s?.pauses ?? 0,
         resumes: s?.resumes ?? 0,
+        file_problems: refused.get(name) ?? [],
+        version_in_force: refused.has(name) ? 'last_good' : 'current',
       };
     });
   }
