@@ -1,53 +1,121 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { loadConfig } from '../../src/config/load';
+import path from 'node:path';
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { buildProgram } from '../../src/cli/program';
+import { parseConfig } from '../../src/config/load';
+import { ENV_API_KEYS, ENV_OVERRIDES } from '../../src/config/schema';
 import { parseDatabaseUrl } from '../../src/db/knex';
+import { loadDestinationsDir } from '../../src/mapping/destinations';
 
-interface ComposeFile {
-  services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; command?: string[] }>;
+const ROOT = path.resolve(__dirname, '../..');
+const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  healthcheck?: { test?: string[]; disable?: boolean };
+  volumes?: string[];
 }
 
-/** docker compose's own interpolation: ${VAR:-default} and ${VAR}, from the host environment. */
-function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => env[name] || def || '');
+/** Compose's interpolation (`${VAR}`, `${VAR:-default}`, `${VAR:?error}`, nested), against `env`. */
+function interpolate(text: string, env: Record<string, string>): string {
+  let out = text;
+  for (let i = 0; i < 5 && out.includes('${'); i++) {
+    out = out.replace(/\$\{([A-Z0-9_]+)(?::([-?])((?:[^{}]|\{[^{}]*\})*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
+      if (env[name]) return env[name];
+      if (op === '-') return arg ?? '';
+      if (op === '?') throw new Error(`${name} is required: ${arg}`);
+      return '';
+    });
+  }
+  return out.replace(/\$\$/g, '$');
 }
 
-describe('docker-compose.yml', () => {
-  const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as ComposeFile;
-  const connector = compose.services.connector!;
-  const environment = (hostEnv: Record<string, string>) =>
-    Object.fromEntries(Object.entries(connector.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), hostEnv)]));
+/** Every variable a compose text requires (`${VAR:?...}`). */
+const required = (text: string) => [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!))].sort();
 
-  it("gives the connector an environment the connector's own config loader accepts", () => {
-    const env = environment({});
-    const { config } = loadConfig({ file: 'config/connector.yaml', env });
-    assert.equal(config.database.url, 'mysql://connector:connector-password@mysql:3306/leap_connector');
-    assert.equal(config.server.port, 8080);
-    assert.equal(config.log.format, 'json');
-    assert.equal(config.leap.api_key, '', 'no key: the built-in simulator runs');
-    const db = parseDatabaseUrl(config.database.url);
-    assert.equal(db.host, 'mysql');
-    assert.equal(db.database, compose.services.mysql!.environment!.MYSQL_DATABASE);
-    assert.equal(db.user, compose.services.mysql!.environment!.MYSQL_USER);
-    // Replicas share Leap's and each destination's rate limit through the compose file's Redis.
-    assert.equal(config.redis.url, 'redis://redis:6379');
-    assert.ok(compose.services.redis, 'a redis service');
-    assert.deepEqual(connector.depends_on?.redis, { condition: 'service_healthy' });
+describe('docker-compose.yml and the Dockerfile', () => {
+  const text = read('docker-compose.yml');
+  const secrets = Object.fromEntries(required(text).map((k) => [k, k.endsWith('_SECRET') && !k.startsWith('LEAP') ? `whsec_${Buffer.alloc(32, k.length).toString('base64')}` : `${k.toLowerCase()}-value-0123456789`]));
+  const compose = YAML.parse(interpolate(text, secrets), { merge: true }) as { services: Record<string, Service> };
+  const services = compose.services;
+  const connectors = Object.entries(services).filter(([name]) => name.startsWith('connector-'));
+  const program = buildProgram();
+
+  it('runs two connector replicas from one image, each on its own host port, beside MySQL, Redis, the simulator and the receiver', () => {
+    assert.deepEqual(Object.keys(services).sort(), ['connector-1', 'connector-2', 'mysql', 'receiver', 'redis', 'simulator']);
+    assert.equal(connectors.length, 2);
+    const images = new Set(Object.values(services).filter((s) => s.build).map((s) => s.image));
+    assert.deepEqual([...images], ['leap-connector:local'], 'every service of ours is the one image, built from the Dockerfile');
+    const hostPorts = connectors.map(([, s]) => s.ports![0]!.split(':')[0]);
+    assert.equal(new Set(hostPorts).size, 2, `one host port per replica: ${hostPorts.join(', ')}`);
+    for (const [, s] of connectors) assert.equal(s.ports![0]!.split(':')[1], '8080');
   });
 
-  it('passes a real Leap account through', () => {
-    const env = environment({ LEAP_API_KEY: 'abcdefghijklmnop:secret', LEAP_API_VERSION: 'v1', LEAP_ACCOUNT_ID: 'acct' });
-    const { config } = loadConfig({ file: 'config/connector.yaml', env });
-    assert.equal(config.leap.api_key, 'abcdefghijklmnop:secret');
-    assert.equal(config.leap.api_version, 'v1');
-    assert.equal(config.leap.account_id, 'acct');
+  it('every variable a replica sets is one the configuration accepts, and the configuration it names loads with them', () => {
+    const config = (s: Service) => s.environment!.CONNECTOR_CONFIG!;
+    for (const [name, s] of connectors) {
+      const file = config(s);
+      const configText = read(file);
+      const destinationsDir = path.join(ROOT, path.dirname(file), (YAML.parse(configText) as { destinations: { dir: string } }).destinations.dir);
+      const referenced = new Set(
+        [configText, ...['crm.yaml', 'device-platform.yaml'].map((f) => readFileSync(path.join(destinationsDir, f), 'utf8'))].flatMap((t) => [...t.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]!)),
+      );
+      const accepted = new Set(['CONNECTOR_CONFIG', ...ENV_OVERRIDES.map((o) => o.env), ...ENV_API_KEYS.map((k) => k.env), ...referenced]);
+      for (const key of Object.keys(s.environment!)) assert.ok(accepted.has(key), `${name}: ${key} is not read by the configuration`);
+      const env = { ...s.environment! };
+      const parsed = parseConfig(configText, path.join(ROOT, file), env);
+      assert.equal(parseDatabaseUrl(parsed.database.url).client, 'mysql');
+      assert.equal(parsed.redis.url, 'redis://redis:6379');
+      assert.equal(parsed.leap.base_url, 'http://simulator:4010');
+      assert.deepEqual(parsed.api.keys.map((k) => k.name).sort(), ['env:ADMIN_API_KEY', 'env:PARTNER_API_KEY']);
+      assert.equal(parsed.leap_events.secret, secrets.LEAP_WEBHOOK_SECRET);
+      const { destinations, problems } = loadDestinationsDir(destinationsDir, env);
+      assert.deepEqual(problems, []);
+      assert.deepEqual(destinations.map((d) => d.url).sort(), ['http://receiver:4020/crm', 'http://receiver:4020/devices']);
+    }
   });
 
-  it('starts the connector only once MySQL is healthy, with the server in UTC and binary collation', () => {
-    assert.deepEqual(connector.depends_on?.mysql, { condition: 'service_healthy' });
-    const cmd = compose.services.mysql!.command ?? [];
-    assert.ok(cmd.includes('--default-time-zone=+00:00'));
-    assert.ok(cmd.includes('--collation-server=utf8mb4_bin'));
+  it("each service's command is a command of the CLI, with options it has", () => {
+    const check = (args: string[], where: string) => {
+      const cmd = program.commands.find((c: Command) => c.name() === args[0]);
+      assert.ok(cmd, `${where}: "${args[0]}" is not a command`);
+      const flags = new Set(cmd.options.flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f))));
+      for (const a of args.slice(1).filter((x) => x.startsWith('-'))) assert.ok(flags.has(a), `${where}: ${args[0]} has no option ${a}`);
+    };
+    for (const [name, s] of Object.entries(services)) if (s.command && s.build) check(s.command, name);
+    const dockerfile = read('Dockerfile');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    check(cmd, 'Dockerfile CMD');
+    assert.match(dockerfile, /^ENTRYPOINT \["node", .*"bin\/leap-connector\.js"\]$/m);
+    assert.match(dockerfile, /npm ci --omit=dev/);
+    assert.match(dockerfile, /^USER node$/m, 'runs as a non-root user');
+    assert.match(dockerfile, /^HEALTHCHECK [^\n]*\\\n\s+CMD \[.*\/readyz/m);
+  });
+
+  it('passes every secret from the environment, with no default, and .env.example lists each', () => {
+    const secretish = /PASSWORD|SECRET|API_KEY|TOKEN/;
+    for (const [name, s] of Object.entries(services)) {
+      for (const [key, raw] of Object.entries((YAML.parse(text, { merge: true }) as { services: Record<string, Service> }).services[name]!.environment ?? {})) {
+        if (!secretish.test(key) || key === 'LEAP_API_KEY') continue;
+        assert.match(String(raw), /^\$\{[A-Z0-9_]+:\?[^}]*\}/, `${name}: ${key} must come from the environment, with no default`);
+      }
+      void s;
+    }
+    const example = read('.env.example');
+    for (const v of required(text)) assert.match(example, new RegExp(`^${v}=$`, 'm'), `.env.example lists ${v}`);
+  });
+
+  it('MySQL gets binary collation and UTC, a health check and a volume; the replicas wait for it', () => {
+    const mysql = services.mysql!;
+    assert.ok(mysql.command!.includes('--collation-server=utf8mb4_bin') && mysql.command!.includes('--default-time-zone=+00:00'));
+    assert.ok(mysql.healthcheck?.test?.join(' ').includes('mysqladmin ping'));
+    assert.deepEqual(mysql.volumes, ['mysql-data:/var/lib/mysql']);
+    for (const [, s] of connectors) assert.deepEqual((s as { depends_on?: Record<string, { condition: string }> }).depends_on?.mysql, { condition: 'service_healthy' });
   });
 });
