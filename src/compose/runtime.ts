@@ -74,7 +74,8 @@ export async function openRuntime(opts: OpenOptions = {}): Promise<Runtime> {
   };
   try {
     if (simulator) {
-      const line = demoLine(config, simulator) + (partner ? ` Deliveries go to the sample receiver at ${partner.url} through the example CRM and device-platform destinations (add files to ${config.destinations.dir ?? 'a destinations folder beside the configuration file'} to use your own).` : '');
+      const own = opts.demoPartner ? '' : ' This command runs a simulator of its own: to use the one serve runs, set LEAP_BASE_URL to the simulator URL serve printed and LEAP_API_KEY to its simulator.api_key.';
+      const line = demoLine(config, simulator) + own + (partner ? ` Deliveries go to the sample receiver at ${partner.url} through the example CRM and device-platform destinations (add files to ${config.destinations.dir ?? 'a destinations folder beside the configuration file'} to use your own).` : '');
       (opts.announce ?? ((l, logger) => logger.info(l)))(line, composed.logger);
     }
     if (config.database.migrate_on_start) {
