@@ -98,7 +98,7 @@ for (const engine of testEngines()) {
       const lost = outcomes[winner === a ? 1 : 0]!;
       assert.equal(lost.code, 1, why);
       assert.equal(lost.errorCode, 'sync_in_progress', why);
-      assert.match(lost.stderr, /a sync is already running \(held by \S+ until /);
+      assert.match(lost.stderr, /a sync is already running \(held by \S+, its lease lasting until \S+ unless renewed\); try again when it has finished/);
       assert.ok(lost.stderr.includes(`:${winner.pid}:`), `refused because of the other child's lease: ${why}`);
       assert.deepEqual(lost.progress, [], 'the refused child committed no page');
 

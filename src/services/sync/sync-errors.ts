@@ -6,7 +6,8 @@ export const SYNC_LEASE = 'sync';
 /** Another process (or this one) holds the sync lease. */
 export class SyncBusyError extends AppError {
   constructor(holder: string | null, expiresAt: Date | null) {
-    super(409, 'sync_in_progress', `a sync is already running${holder ? ` (held by ${holder} until ${expiresAt?.toISOString()})` : ''}`, { holder, expires_at: expiresAt?.toISOString() ?? null });
+    const by = holder ? ` (held by ${holder}${expiresAt ? `, its lease lasting until ${expiresAt.toISOString()} unless renewed` : ''})` : '';
+    super(409, 'sync_in_progress', `a sync is already running${by}; try again when it has finished`, { holder, expires_at: expiresAt?.toISOString() ?? null });
   }
 }
 
