@@ -135,7 +135,7 @@ for (const engine of testEngines()) {
       await newcomer.go();
       const refused = await newcomer.done;
       assert.equal(refused.errorCode, 'sync_in_progress', describeOutcome(refused));
-      assert.ok(refused.stderr.includes(`held by ${lease.owner} `), refused.stderr);
+      assert.ok(refused.stderr.includes(`held by ${lease.owner}, `), refused.stderr);
       assert.equal((await runs(db)).length, 1, 'the refused newcomer started no run');
 
       const { attempts, final } = await syncUntilDone({ config: config.file, env: env(db), leases });
