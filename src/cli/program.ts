@@ -7,6 +7,7 @@ import { addHistoryCommands } from './history';
 import { addLeapWebhookCommands } from './leap-webhooks';
 import { addMappingCommands } from './mappings';
 import { addMigrateCommand } from './migrate';
+import { addOpenApiCommand } from './openapi';
 import { addReadinessCommands } from './readiness';
 import { addReceiverCommand } from './receiver';
 import { addSimulatorCommand } from './simulator';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   addHistoryCommands(program, sync, open);
   addReadinessCommands(program, open);
   addReceiverCommand(program);
+  addOpenApiCommand(program, configFile);
   refuseInOneLine(program);
   return program;
 }

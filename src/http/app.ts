@@ -11,6 +11,8 @@ import { errorHandler, notFoundHandler } from './error-handler';
 import { requestContext } from './request-context';
 import { adminDeliveryRoutes } from './routes/admin-deliveries';
 import { adminSyncRoutes } from './routes/admin-sync';
+import { apiDescriptionRoutes } from './routes/api-description';
+import { apiDescription } from './openapi';
 import { healthRoutes } from './routes/health';
 import { leapEventRoutes } from './routes/leap-events';
 import { partnerMeterRoutes } from './routes/partner-meters';
@@ -50,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
   // HTML pages with form posts and sessions of their own, before the API's JSON parsing.
   if (deps.console) app.use('/console', consoleRoutes(deps.console));
   app.use(express.json({ limit: deps.bodyLimit, strict: true }));
+  app.use(apiDescriptionRoutes(apiDescription({ leapEventsHeader: deps.leapEvents.headerName })));
   app.use(healthRoutes(deps.health));
   app.use(leapEventRoutes(deps.leapEvents));
   app.use(adminSyncRoutes(deps.apiKeys, deps.syncAdmin));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import type { DeliveryView, DestinationView } from '../../src/services/delivery/admin-service';
 import { testEngines } from '../helpers/db';
+import { ApiContract } from '../helpers/api-contract';
 import { ADMIN_KEY, deliveryHarness, PARTNER_KEY, SECRET, type DeliveryHarness } from '../helpers/delivery-harness';
 import { startMisbehavingReceiver, type MisbehavingReceiver } from '../helpers/misbehaving-receiver';
 
@@ -15,6 +16,9 @@ for (const engine of testEngines()) {
     let t0: Date;
     let t1: Date;
     let failing: string;
+    // Every answer below is checked against the API description once the suite ends.
+    const contract = new ApiContract();
+    const api = () => request.agent(contract.wrap(h.composed.app)).set('Authorization', `Bearer ${ADMIN_KEY}`);
 
     /**
      * Two destinations, a (all events) and b (meter.created); one meter's delivery to b fails (dead
@@ -50,12 +54,13 @@ for (const engine of testEngines()) {
       await h?.close();
       await partner?.close();
     });
+    after(() => contract.verify());
 
     async function list(query: string): Promise<DeliveryView[]> {
       const out: DeliveryView[] = [];
       let before: string | null = null;
       for (let page = 0; page < 100; page++) {
-        const res = await h.api().get(`/admin/v1/deliveries?${query}${before ? `&before=${before}` : ''}`).expect(200);
+        const res = await api().get(`/admin/v1/deliveries?${query}${before ? `&before=${before}` : ''}`).expect(200);
         out.push(...(res.body.deliveries as DeliveryView[]));
         before = res.body.next_before as string | null;
         if (!before) return out;
@@ -78,7 +83,7 @@ for (const engine of testEngines()) {
       ];
       for (const [method, url] of routes) {
         const call = (key?: string) => {
-          const r = method === 'post' ? request(h.composed.app).post(url).send({}) : request(h.composed.app).get(url);
+          const r = method === 'post' ? request(contract.wrap(h.composed.app)).post(url).send({}) : request(contract.wrap(h.composed.app)).get(url);
           return key ? r.set('Authorization', `Bearer ${key}`) : r;
         };
         assert.equal((await call()).status, 401, `${method} ${url} without a key`);
@@ -87,7 +92,7 @@ for (const engine of testEngines()) {
         assert.deepEqual([forbidden.status, forbidden.body.code], [403, 'forbidden'], `${method} ${url} with a partner key`);
       }
       assert.equal((await h.state('a')).paused, false, 'a refused pause changed nothing');
-      await request(h.composed.app).get('/admin/v1/destinations').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
+      await request(contract.wrap(h.composed.app)).get('/admin/v1/destinations').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
     });
 
     it('lists deliveries newest first, a page at a time, by status, destination, meter, event type and time', async () => {
@@ -114,32 +119,32 @@ for (const engine of testEngines()) {
         assert.ok(expected.length > 0, `${query} matches something`);
         assert.deepEqual(ids(await list(`${query}&limit=3`)), ids(expected), query);
       }
-      const one = (await h.api().get('/admin/v1/deliveries?status=dead&limit=1').expect(200)).body;
+      const one = (await api().get('/admin/v1/deliveries?status=dead&limit=1').expect(200)).body;
       assert.equal(one.deliveries.length, 1);
       const d = one.deliveries[0] as DeliveryView;
       assert.deepEqual([d.destination, d.meter_id, d.status, d.dead_reason, d.last_status, d.next_attempt_at], ['b', failing, 'dead', 'status_422', 422, null]);
 
       for (const bad of ['status=bogus', 'limit=0', 'limit=501', 'event_type=meter.nope', 'since=yesterday', 'colour=red']) {
-        const res = await h.api().get(`/admin/v1/deliveries?${bad}`).expect(400);
+        const res = await api().get(`/admin/v1/deliveries?${bad}`).expect(400);
         assert.equal(res.body.code, 'validation_failed', bad);
       }
     });
 
     it('shows one delivery with its body and attempt log', async () => {
       const waiting = (await h.deliveries('b')).find((x) => x.status === 'pending')!;
-      const res = await h.api().get(`/admin/v1/deliveries/${waiting.id}`).expect(200);
+      const res = await api().get(`/admin/v1/deliveries/${waiting.id}`).expect(200);
       assert.equal(res.body.body, waiting.body);
       assert.deepEqual([res.body.status, res.body.attempts, res.body.next_attempt_at, res.body.last_status], ['pending', 1, waiting.nextAttemptAt.toISOString(), 500]);
       assert.equal(res.body.attempts_log.length, 1);
       const [a] = res.body.attempts_log;
       assert.deepEqual([a.attempt, a.trigger, a.status_code, a.outcome, a.url], [1, 'scheduled', 500, 'retry', `${partner.url}/b`]);
       assert.equal(a.request_headers['webhook-id'], waiting.id);
-      const missing = await h.api().get('/admin/v1/deliveries/msg_nope').expect(404);
+      const missing = await api().get('/admin/v1/deliveries/msg_nope').expect(404);
       assert.equal(missing.body.code, 'not_found');
     });
 
     it('describes each destination: state, queue depth, oldest waiting, last success, failures', async () => {
-      const views = (await h.api().get('/admin/v1/destinations').expect(200)).body.destinations as DestinationView[];
+      const views = (await api().get('/admin/v1/destinations').expect(200)).body.destinations as DestinationView[];
       assert.deepEqual(
         views.map((v) => [v.name, v.state, v.enabled, v.configured]),
         [
@@ -187,9 +192,9 @@ for (const engine of testEngines()) {
       const kept = (await h.deliveries('a')).length;
       rmSync(path.join(h.destinations.dir, 'a.yaml'));
       h.destinations.reload();
-      const a = ((await h.api().get('/admin/v1/destinations').expect(200)).body.destinations as DestinationView[]).find((v) => v.name === 'a')!;
+      const a = ((await api().get('/admin/v1/destinations').expect(200)).body.destinations as DestinationView[]).find((v) => v.name === 'a')!;
       assert.deepEqual([a.configured, a.enabled, a.state, a.url, a.delivered], [false, false, 'disabled', '', kept]);
-      await h.api().post('/admin/v1/destinations/a/pause').expect(404);
+      await api().post('/admin/v1/destinations/a/pause').expect(404);
     });
   });
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { MarketGroupSummary, Roster } from '../../src/services/market-groups/roster-service';
 import { testEngines } from '../helpers/db';
+import { ApiContract } from '../helpers/api-contract';
 import { syncHarness, type SyncHarness } from '../helpers/sync-harness';
 
 const PARTNER = 'partner-key-0123456789abcdef';
@@ -16,17 +17,22 @@ for (const engine of testEngines()) {
       let h: SyncHarness;
       let groups: MarketGroupSummary[];
       let group: MarketGroupSummary;
+      // Every answer below is checked against the API description once the suite ends.
+      const contract = new ApiContract();
+      let api: ReturnType<ApiContract['wrap']>;
       before(async () => {
         h = await syncHarness(engine, { apiVersion, meters: 120, yaml: KEYS_YAML });
+        api = contract.wrap(h.composed.app);
         await h.pass();
-        groups = (await request(h.composed.app).get('/api/v1/market-groups').set(bearer).expect(200)).body.market_groups;
+        groups = (await request(api).get('/api/v1/market-groups').set(bearer).expect(200)).body.market_groups;
         // The group with the most members that has an upcoming trade date.
         group = groups.filter((g) => g.next_trade_date).sort((a, b) => b.members - a.members)[0]!;
         assert.ok(group && group.members >= 2, 'a group with members');
       });
       after(() => h.close());
+      after(() => contract.verify());
 
-      const roster = async (id: string, query = ''): Promise<Roster> => (await request(h.composed.app).get(`/api/v1/market-groups/${id}/roster${query}`).set(bearer).expect(200)).body;
+      const roster = async (id: string, query = ''): Promise<Roster> => (await request(api).get(`/api/v1/market-groups/${id}/roster${query}`).set(bearer).expect(200)).body;
 
       it('lists every group Leap assigned, with its dates or delivery periods and member counts', async () => {
         const stored = (await h.db.knex('meter_group_assignments as a').join('meters as m', 'm.id', 'a.meter_ref').where('m.is_archived', false).distinct('a.market_group_id')) as { market_group_id: string }[];
@@ -53,7 +59,7 @@ for (const engine of testEngines()) {
         assert.ok(r.member_count >= 1);
         // Each member is in the group on that date by its stored assignments.
         for (const m of r.members) {
-          const meter = (await request(h.composed.app).get(`/api/v1/meters/${m.meter_id}`).set(bearer).expect(200)).body;
+          const meter = (await request(api).get(`/api/v1/meters/${m.meter_id}`).set(bearer).expect(200)).body;
           assert.ok(meter.meter.group_assignments.some((g: { market_group_id: string }) => g.market_group_id === group.market_group_id));
           assert.equal(m.readiness_state, meter.readiness.state === 'not_required' && !meter.readiness.since ? 'not_required' : meter.readiness.state);
         }
@@ -63,7 +69,7 @@ for (const engine of testEngines()) {
         );
         const awaiting = r.members.find((m) => m.readiness_state === 'awaiting');
         if (awaiting) {
-          await request(h.composed.app).put(`/api/v1/meters/${awaiting.meter_id}/readiness`).set(bearer).send({ status: 'ready' }).expect(200);
+          await request(api).put(`/api/v1/meters/${awaiting.meter_id}/readiness`).set(bearer).send({ status: 'ready' }).expect(200);
           const after = await roster(group.market_group_id);
           assert.equal(after.at_risk_count, r.at_risk_count - 1);
           assert.ok(!after.at_risk.some((m) => m.meter_id === awaiting.meter_id));
@@ -77,7 +83,7 @@ for (const engine of testEngines()) {
         const r = await roster(group.market_group_id);
         const [dropped, ...kept] = r.members.map((m) => m.meter_id);
         const url = `/api/v1/market-groups/${group.market_group_id}/members?trade_date=${r.trade_date}`;
-        const res = await request(h.composed.app)
+        const res = await request(api)
           .put(url)
           .set(bearer)
           .send({ meter_ids: [...kept, FAKE_ID] })
@@ -90,12 +96,12 @@ for (const engine of testEngines()) {
         assert.equal(res.body.matched, kept.length);
         assert.equal(res.body.leap_count, r.member_count);
         assert.equal(res.body.checked_by, 'partner:crm');
-        const stored = await request(h.composed.app).get(url).set(bearer).expect(200);
+        const stored = await request(api).get(url).set(bearer).expect(200);
         assert.deepEqual(stored.body, res.body);
 
         // By partner reference, the same comparison in the partner's own names.
         const references = r.members.map((m) => m.partner_reference).filter((x): x is string => x !== null);
-        const byRef = await request(h.composed.app)
+        const byRef = await request(api)
           .put(url)
           .set(bearer)
           .send({ partner_references: references })
@@ -125,7 +131,7 @@ for (const engine of testEngines()) {
             to: { market_group_id: group.market_group_id, trade_date: r.trade_date, member: true, in_partner_roster: inPartnerRoster },
           },
         ]);
-        const check = (await request(h.composed.app).get(url).set(bearer).expect(200)).body;
+        const check = (await request(api).get(url).set(bearer).expect(200)).body;
         assert.ok(check.drifted_at, 'the check says when it drifted');
         assert.equal(check.leap_count, after.member_count);
         // Another sync with no change to the group drifts nothing more.
@@ -134,16 +140,16 @@ for (const engine of testEngines()) {
       });
 
       it('names what is wrong: an unknown group 404, a bad date or member list 400, no check yet 404', async () => {
-        assert.equal((await request(h.composed.app).get('/api/v1/market-groups/no-such-group/roster').set(bearer).expect(404)).body.code, 'not_found');
-        const badDate = await request(h.composed.app).get(`/api/v1/market-groups/${group.market_group_id}/roster?trade_date=2026-02-30`).set(bearer).expect(400);
+        assert.equal((await request(api).get('/api/v1/market-groups/no-such-group/roster').set(bearer).expect(404)).body.code, 'not_found');
+        const badDate = await request(api).get(`/api/v1/market-groups/${group.market_group_id}/roster?trade_date=2026-02-30`).set(bearer).expect(400);
         assert.equal(badDate.body.details[0].path, '/trade_date');
         const url = `/api/v1/market-groups/${group.market_group_id}/members?trade_date=2001-01-02`;
-        await request(h.composed.app).get(url).set(bearer).expect(404);
-        const both = await request(h.composed.app).put(url).set(bearer).send({ meter_ids: [], partner_references: [] }).expect(400);
+        await request(api).get(url).set(bearer).expect(404);
+        const both = await request(api).put(url).set(bearer).send({ meter_ids: [], partner_references: [] }).expect(400);
         assert.equal(both.body.code, 'validation_failed');
-        const badId = await request(h.composed.app).put(url).set(bearer).send({ meter_ids: ['nope'] }).expect(400);
+        const badId = await request(api).put(url).set(bearer).send({ meter_ids: ['nope'] }).expect(400);
         assert.equal(badId.body.details[0].path, '/meter_ids/0');
-        await request(h.composed.app).put(url).set(bearer).set('Content-Type', 'text/plain').send('x').expect(415);
+        await request(api).put(url).set(bearer).set('Content-Type', 'text/plain').send('x').expect(415);
       });
     });
   }

@@ -9,6 +9,7 @@ import { testConfig } from '../helpers/config';
 import { testEngines } from '../helpers/db';
 import { destinationOf } from '../helpers/destinations';
 import { syncHarness, type SyncHarness } from '../helpers/sync-harness';
+import { ApiContract } from '../helpers/api-contract';
 
 const PARTNER = 'partner-key-0123456789abcdef';
 const SUPPORT = 'support-key-0123456789abcdef';
@@ -39,6 +40,9 @@ for (const engine of testEngines()) {
     this.timeout(60_000);
     let h: SyncHarness;
     let c: Composed;
+    // Every answer below is checked against the API description once the suite ends.
+    const contract = new ApiContract();
+    let api: ReturnType<ApiContract['wrap']>;
     let active: string[];
     let inactive: string;
     const dest = readinessDestination();
@@ -47,6 +51,7 @@ for (const engine of testEngines()) {
       h = await syncHarness(engine, { apiVersion: 'v2', meters: 80, yaml: KEYS_YAML });
       // The harness's connector, with a destination that subscribes to readiness events.
       c = compose(h.config, { db: h.db.knex, logger: silentLogger, destinations: { all: () => [dest], get: (n) => (n === dest.name ? dest : undefined) } });
+      api = contract.wrap(c.app);
       await c.sync.run({ kind: 'incremental', trigger: 'test' });
       const rows = (await h.db.knex('meters').select('meter_id', 'enrollment_status').where('is_archived', false).orderBy('meter_id')) as { meter_id: string; enrollment_status: string | null }[];
       active = rows.filter((r) => r.enrollment_status === 'ACTIVE').map((r) => r.meter_id);
@@ -66,8 +71,9 @@ for (const engine of testEngines()) {
       await c.close();
       await h.close();
     });
+    after(() => contract.verify());
 
-    const put = (meterId: string, body: unknown, key = PARTNER) => request(c.app).put(`/api/v1/meters/${meterId}/readiness`).set({ Authorization: `Bearer ${key}` }).send(body as object);
+    const put = (meterId: string, body: unknown, key = PARTNER) => request(api).put(`/api/v1/meters/${meterId}/readiness`).set({ Authorization: `Bearer ${key}` }).send(body as object);
     const eventsOf = async (meterId: string, prefix = 'meter.readiness.'): Promise<MeterEvent[]> => (await c.stores.events.list({ meterId }, 1000)).filter((e) => e.type.startsWith(prefix));
     const readinessRows = async () => (await h.db.knex('meter_readiness').select('*').orderBy('meter_ref')) as Record<string, unknown>[];
     const historyCount = async () => Number(((await h.db.knex('readiness_history').count({ n: '*' })) as { n: number }[])[0]!.n);
@@ -75,7 +81,7 @@ for (const engine of testEngines()) {
 
     it('the sync puts every ACTIVE meter in awaiting, with one meter.readiness.updated each, and leaves the others untracked', async () => {
       for (const id of active) {
-        const res = await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200);
+        const res = await request(api).get(`/api/v1/meters/${id}`).set(bearer).expect(200);
         assert.equal(res.body.readiness.state, 'awaiting', id);
         assert.equal(res.body.readiness.source, 'sync');
         assert.equal(res.body.readiness.required_by, 'active');
@@ -95,7 +101,7 @@ for (const engine of testEngines()) {
         const stored = await c.stores.meters.get(id);
         assert.equal(stored!.sequence, events[0]!.sequence);
       }
-      const res = await request(c.app).get(`/api/v1/meters/${inactive}`).set(bearer).expect(200);
+      const res = await request(api).get(`/api/v1/meters/${inactive}`).set(bearer).expect(200);
       assert.equal(res.body.readiness.state, 'not_required');
       assert.deepEqual(res.body.readiness.history, []);
       assert.deepEqual(await eventsOf(inactive), []);
@@ -114,7 +120,7 @@ for (const engine of testEngines()) {
       assert.equal(again.body.outcome, 'unchanged');
       assert.deepEqual(await eventsOf(id), events, 'no new event');
       assert.equal(await historyCount(), history, 'no new history');
-      const meter = await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200);
+      const meter = await request(api).get(`/api/v1/meters/${id}`).set(bearer).expect(200);
       assert.equal(meter.body.readiness.state, 'ready');
       assert.equal(meter.body.readiness.reason, 'commissioned');
       assert.deepEqual(meter.body.readiness.history[0], { at: meter.body.readiness.since, from: 'awaiting', to: 'ready', source: 'partner:crm', reason: 'commissioned', device_ids: ['bat-1'], effective_at: null });
@@ -148,12 +154,12 @@ for (const engine of testEngines()) {
       const bad = await put(active[1]!, { status: 'maybe', device_ids: 'x', colour: 'red', effective_at: 'yesterday' }).expect(400);
       assert.deepEqual(bad.body.details.map((d: { path: string }) => d.path).sort(), ['/colour', '/device_ids', '/effective_at', '/status']);
       assert.equal((await put(active[1]!, {}).expect(400)).body.details[0].path, '/status');
-      const text = await request(c.app).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).set('Content-Type', 'text/plain').send('ready').expect(415);
+      const text = await request(api).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).set('Content-Type', 'text/plain').send('ready').expect(415);
       assert.equal(text.body.code, 'unsupported_media_type');
-      await request(c.app).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).expect(415);
-      const broken = await request(c.app).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).set('Content-Type', 'application/json').send('{"status": "ready"').expect(400);
+      await request(api).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).expect(415);
+      const broken = await request(api).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).set('Content-Type', 'application/json').send('{"status": "ready"').expect(400);
       assert.equal(broken.body.code, 'invalid_json');
-      const lone = await request(c.app).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).set('Content-Type', 'application/json').send('{"status":"ready","reason":"\\ud800"}').expect(400);
+      const lone = await request(api).put(`/api/v1/meters/${active[1]}/readiness`).set(bearer).set('Content-Type', 'application/json').send('{"status":"ready","reason":"\\ud800"}').expect(400);
       assert.equal(lone.body.details[0].path, '/reason');
       const nul = await put(active[1]!, { status: 'ready', reason: 'a\u0000b' }).expect(400);
       assert.equal(nul.body.details[0].path, '/reason');
@@ -193,7 +199,7 @@ for (const engine of testEngines()) {
     });
 
     it('admin keys pass the partner routes too', async () => {
-      const res = await request(c.app).get(`/api/v1/readiness?state=awaiting`).set({ Authorization: `Bearer ${SUPPORT}` }).expect(200);
+      const res = await request(api).get(`/api/v1/readiness?state=awaiting`).set({ Authorization: `Bearer ${SUPPORT}` }).expect(200);
       assert.ok(res.body.counts.awaiting >= 1);
     });
 
@@ -202,13 +208,13 @@ for (const engine of testEngines()) {
       await put(id, { status: 'ready' }).expect(200);
       h.sim.simulator.setStatus(id, 'INELIGIBLE');
       await c.sync.run({ kind: 'incremental', trigger: 'test' });
-      let r = (await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;
+      let r = (await request(api).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;
       assert.equal(r.state, 'not_required');
       assert.equal(r.source, 'sync');
       assert.equal((await put(id, { status: 'ready' }).expect(409)).body.code, 'readiness_not_required');
       h.sim.simulator.activate(id);
       await c.sync.run({ kind: 'incremental', trigger: 'test' });
-      r = (await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;
+      r = (await request(api).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;
       assert.equal(r.state, 'awaiting', 'the earlier confirmation was for the earlier activation');
       assert.equal(r.device_ids, null);
     });
@@ -221,12 +227,12 @@ for (const engine of testEngines()) {
       await put(id, { status: 'ready', device_ids: ['inv-7'] }).expect(200);
       h.sim.simulator.editDetails(id, { address: true });
       await c.sync.run({ kind: 'incremental', trigger: 'test' });
-      assert.equal((await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness.state, 'ready');
+      assert.equal((await request(api).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness.state, 'ready');
       // Two device edits: another unit, then replaced hardware (a new serial number).
       h.sim.simulator.editDetails(id, { device: true });
       h.sim.simulator.editDetails(id, { device: true });
       await c.sync.run({ kind: 'incremental', trigger: 'test' });
-      const r = (await request(c.app).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;
+      const r = (await request(api).get(`/api/v1/meters/${id}`).set(bearer).expect(200)).body.readiness;
       assert.equal(r.state, 'awaiting');
       assert.equal(r.source, 'sync');
     });
@@ -255,7 +261,7 @@ for (const engine of testEngines()) {
       assert.equal(again!.overdue, 0, 'overdue is announced once');
       // A partner answer takes an overdue meter to ready.
       assert.equal((await put(waiting[0]!, { status: 'ready' }).expect(200)).body.readiness.state, 'ready');
-      const list = (await request(c.app).get('/api/v1/readiness?state=overdue&limit=2').set(bearer).expect(200)).body;
+      const list = (await request(api).get('/api/v1/readiness?state=overdue&limit=2').set(bearer).expect(200)).body;
       assert.equal(list.counts.overdue, waiting.length - 1);
       assert.equal(list.meters.length, Math.min(2, waiting.length - 1));
       assert.ok(list.meters.every((m: { readiness: { state: string } }) => m.readiness.state === 'overdue'));
@@ -266,7 +272,7 @@ for (const engine of testEngines()) {
       let after: string | null = null;
       let counts: Record<string, number> = {};
       do {
-        const res: request.Response = await request(c.app).get(`/api/v1/readiness?state=ready&limit=1${after ? `&after=${after}` : ''}`).set(bearer).expect(200);
+        const res: request.Response = await request(api).get(`/api/v1/readiness?state=ready&limit=1${after ? `&after=${after}` : ''}`).set(bearer).expect(200);
         seen.push(...res.body.meters.map((m: { meter_id: string }) => m.meter_id));
         counts = res.body.counts;
         after = res.body.next_after;
@@ -274,13 +280,13 @@ for (const engine of testEngines()) {
       assert.equal(seen.length, counts.ready);
       assert.deepEqual(seen, [...seen].sort());
       assert.deepEqual(Object.keys(counts).sort(), ['awaiting', 'not_ready', 'not_required', 'overdue', 'ready']);
-      const missing = await request(c.app).get('/api/v1/readiness').set(bearer).expect(400);
+      const missing = await request(api).get('/api/v1/readiness').set(bearer).expect(400);
       assert.equal(missing.body.details[0].path, '/state');
     });
 
     describe('batches', () => {
       const batch = (body: unknown, key?: string) => {
-        const r = request(c.app).post('/api/v1/readiness/batch').set(bearer);
+        const r = request(api).post('/api/v1/readiness/batch').set(bearer);
         if (key) r.set('Idempotency-Key', key);
         return r.send(body as object);
       };
@@ -348,7 +354,7 @@ for (const engine of testEngines()) {
         const badKey = await batch(body, 'has spaces in it').expect(400);
         assert.equal(badKey.body.details[0].path, 'Idempotency-Key');
         // Keys of another caller never meet this one's.
-        const asAdmin = await request(c.app).post('/api/v1/readiness/batch').set({ Authorization: `Bearer ${SUPPORT}`, 'Idempotency-Key': 'batch-key-1' }).send({ items: [{ meter_id: id, status: 'not_ready' }] }).expect(200);
+        const asAdmin = await request(api).post('/api/v1/readiness/batch').set({ Authorization: `Bearer ${SUPPORT}`, 'Idempotency-Key': 'batch-key-1' }).send({ items: [{ meter_id: id, status: 'not_ready' }] }).expect(200);
         assert.equal(asAdmin.body.results[0].outcome, 'applied');
       });
     });

@@ -1,51 +1,15 @@
 import { Router } from 'express';
 import type { ApiKeyConfig } from '../../config/schema';
-import { DELIVERY_STATUSES } from '../../domain/delivery';
-import { METER_EVENT_TYPES } from '../../domain/events';
 import { NotFoundError } from '../../errors';
 import { deliveryView, replayJobView, type DeliveryAdminService } from '../../services/delivery/admin-service';
 import type { ReplayService } from '../../services/delivery/replay-service';
 import { requireScope } from '../auth';
+import { bulkReplaySchema, deliveryListQuerySchema, replayListQuerySchema } from '../schemas/admin';
 import { validator } from '../validate';
 
-const listQuery = validator<{ status?: string; destination?: string; meter_id?: string; event_type?: string; since?: string; until?: string; limit: number; before?: string }>(
-  {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      status: { type: 'string', enum: [...DELIVERY_STATUSES] },
-      destination: { type: 'string', minLength: 1, maxLength: 128 },
-      meter_id: { type: 'string', minLength: 1, maxLength: 64 },
-      event_type: { type: 'string', enum: [...METER_EVENT_TYPES] },
-      since: { type: 'string', format: 'date-time' },
-      until: { type: 'string', format: 'date-time' },
-      limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-      before: { type: 'string', maxLength: 40 },
-    },
-  },
-  'query',
-);
-
-const bulkBody = validator<{ status: 'dead' | 'delivered' | 'pending'; since: string; until?: string; destination?: string; event_type?: string; meter_id?: string; dry_run: boolean; cap?: number }>(
-  {
-    type: 'object',
-    additionalProperties: false,
-    required: ['since'],
-    properties: {
-      status: { type: 'string', enum: ['dead', 'delivered', 'pending'], default: 'dead' },
-      since: { type: 'string', format: 'date-time' },
-      until: { type: 'string', format: 'date-time' },
-      destination: { type: 'string', minLength: 1, maxLength: 128 },
-      event_type: { type: 'string', enum: [...METER_EVENT_TYPES] },
-      meter_id: { type: 'string', minLength: 1, maxLength: 64 },
-      dry_run: { type: 'boolean', default: false },
-      cap: { type: 'integer', minimum: 1, maximum: 1_000_000 },
-    },
-  },
-  'body',
-);
-
-const jobsQuery = validator<{ limit: number }>({ type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 } } }, 'query');
+const listQuery = validator<{ status?: string; destination?: string; meter_id?: string; event_type?: string; since?: string; until?: string; limit: number; before?: string }>(deliveryListQuerySchema, 'query');
+const bulkBody = validator<{ status: 'dead' | 'delivered' | 'pending'; since: string; until?: string; destination?: string; event_type?: string; meter_id?: string; dry_run: boolean; cap?: number }>(bulkReplaySchema, 'body');
+const jobsQuery = validator<{ limit: number }>(replayListQuerySchema, 'query');
 
 /** Deliveries, replays and destinations, for support staff (scope admin). */
 export function adminDeliveryRoutes(keys: readonly ApiKeyConfig[], admin: DeliveryAdminService, replays: ReplayService, startJobs: () => void): Router {

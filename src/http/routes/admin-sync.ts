@@ -1,48 +1,14 @@
 import { Router } from 'express';
 import type { ApiKeyConfig } from '../../config/schema';
-import { METER_EVENT_TYPES } from '../../domain/events';
 import { NotFoundError } from '../../errors';
 import type { SyncAdminService } from '../../services/sync/admin-service';
 import { requireScope } from '../auth';
+import { eventListQuerySchema, startSyncRunSchema, syncRunListQuerySchema } from '../schemas/admin';
 import { validator } from '../validate';
 
-const listRunsQuery = validator<{ kind?: string; status?: string; limit: number; before?: string }>(
-  {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      kind: { type: 'string', enum: ['incremental', 'full', 'refresh'] },
-      status: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
-      limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-      before: { type: 'string', format: 'date-time' },
-    },
-  },
-  'query',
-);
-
-const startRunBody = validator<{ kind: 'incremental' | 'full'; since?: string }>(
-  {
-    type: 'object',
-    additionalProperties: false,
-    properties: { kind: { type: 'string', enum: ['incremental', 'full'], default: 'incremental' }, since: { type: 'string', format: 'date-time' } },
-  },
-  'body',
-);
-
-const listEventsQuery = validator<{ meter_id?: string; type?: string; sync_run_id?: string; after_id?: number; limit: number }>(
-  {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      meter_id: { type: 'string', minLength: 1, maxLength: 64 },
-      type: { type: 'string', enum: [...METER_EVENT_TYPES] },
-      sync_run_id: { type: 'string', maxLength: 64 },
-      after_id: { type: 'integer', minimum: 0 },
-      limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-    },
-  },
-  'query',
-);
+const listRunsQuery = validator<{ kind?: string; status?: string; limit: number; before?: string }>(syncRunListQuerySchema, 'query');
+const startRunBody = validator<{ kind: 'incremental' | 'full'; since?: string }>(startSyncRunSchema, 'body');
+const listEventsQuery = validator<{ meter_id?: string; type?: string; sync_run_id?: string; after_id?: number; limit: number }>(eventListQuerySchema, 'query');
 
 export function adminSyncRoutes(keys: readonly ApiKeyConfig[], admin: SyncAdminService): Router {
   const router = Router();

@@ -1,7 +1,6 @@
 import { Router } from 'express';
-import { ENROLLMENT_STATUSES } from '../../domain/leap-types';
 import type { MeterQueryService } from '../../services/meter-query-service';
-import { meterIdSchema } from '../schemas/partner';
+import { meterIdParamSchema, meterListQuerySchema } from '../schemas/partner';
 import { validator } from '../validate';
 
 const listQuery = validator<{
@@ -15,25 +14,11 @@ const listQuery = validator<{
   limit: number;
   after?: string;
 }>(
-  {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      partner_reference: { type: 'string', minLength: 1, maxLength: 256 },
-      status: { type: 'string', enum: [...ENROLLMENT_STATUSES] },
-      market_group_id: { type: 'string', minLength: 1, maxLength: 64 },
-      trade_date: { type: 'string', format: 'date' },
-      transmission_region: { type: 'string', minLength: 1, maxLength: 16 },
-      partner_action_required: { type: 'boolean' },
-      archived: { type: 'boolean' },
-      limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-      after: { type: 'string', maxLength: 64 },
-    },
-  },
+  meterListQuerySchema,
   'query',
 );
 
-export const meterIdParam = validator<{ meter_id: string }>({ type: 'object', required: ['meter_id'], properties: { meter_id: meterIdSchema } }, 'path');
+export const meterIdParam = validator<{ meter_id: string }>(meterIdParamSchema, 'path');
 
 /** The stored view of meters, for partner systems (behind the partner scope, see app.ts). */
 export function partnerMeterRoutes(meters: MeterQueryService): Router {

@@ -1,7 +1,8 @@
+import { ENROLLMENT_STATUSES } from '../../domain/leap-types';
 import { READINESS_ANSWERS, READINESS_STATES } from '../../domain/readiness';
 
 /**
- * The JSON Schemas of the partner's readiness and roster requests: ajv validates with these and
+ * The JSON Schemas of the partner's requests (meters, readiness, rosters): ajv validates with these and
  * the API description publishes them. Strings are bounded, objects closed.
  */
 
@@ -9,6 +10,24 @@ import { READINESS_ANSWERS, READINESS_STATES } from '../../domain/readiness';
 export const meterIdSchema = { type: 'string', format: 'uuid', description: "Leap's meter id (a UUID)" } as const;
 
 export const partnerReferenceSchema = { type: 'string', minLength: 1, maxLength: 256, description: "The partner's own reference for the meter, as stored at Leap" } as const;
+
+export const meterIdParamSchema = { type: 'object', required: ['meter_id'], properties: { meter_id: meterIdSchema } } as const;
+
+export const meterListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    partner_reference: { type: 'string', minLength: 1, maxLength: 256 },
+    status: { type: 'string', enum: [...ENROLLMENT_STATUSES], description: 'the global enrollment status' },
+    market_group_id: { type: 'string', minLength: 1, maxLength: 64 },
+    trade_date: { type: 'string', format: 'date', description: 'meters assigned to a market group on this trade date (v1 assignments; v2 assigns per delivery period)' },
+    transmission_region: { type: 'string', minLength: 1, maxLength: 16 },
+    partner_action_required: { type: 'boolean' },
+    archived: { type: 'boolean' },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    after: { type: 'string', maxLength: 64, description: 'meters after this meter id (next_after of the previous page)' },
+  },
+} as const;
 
 const answerProperties = {
   status: { type: 'string', enum: [...READINESS_ANSWERS], description: 'ready: the devices can act on a dispatch; not_ready: they cannot (say why in reason)' },
