@@ -111,11 +111,10 @@ export function createKnex(url: string, opts: CreateKnexOptions = {}): Knex {
               // A log that grew during a burst is cut back to 64 MB when it next starts over.
               conn.pragma('journal_size_limit = 67108864');
               const checkpointer = startCheckpointer({ filename: path.resolve(filename), onError: opts.onCheckpointError });
+              // knex waits for close(): the checkpointer's connection goes first, so ours, the
+              // last one, checkpoints and removes the -wal and -shm files.
               const close = conn.close.bind(conn);
-              conn.close = () => {
-                checkpointer.stop();
-                return close();
-              };
+              conn.close = () => checkpointer.stop().then(() => close());
             }
             conn.pragma('foreign_keys = ON');
             // Other processes (a second connector, a migration) may hold the write lock briefly.

@@ -12,7 +12,8 @@ import { Worker } from 'node:worker_threads';
  * keeps a higher `wal_autocheckpoint` as a backstop should this worker fall behind.
  */
 export interface Checkpointer {
-  stop(): void;
+  /** Resolves once the worker has closed its connection (or was gone already). */
+  stop(): Promise<void>;
 }
 
 const WORKER_SOURCE = `
@@ -55,6 +56,9 @@ export interface CheckpointerOptions {
   onError?: (message: string) => void;
 }
 
+/** How long a stopping worker may take to close its connection before it is terminated. */
+const STOP_TIMEOUT_MS = 2000;
+
 export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
@@ -79,12 +83,19 @@ export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
   });
   // A checkpointer that cannot run leaves checkpoints to SQLite's own (wal_autocheckpoint).
   worker.on('error', (err: unknown) => tell(err instanceof Error ? err.message : `the checkpointer failed: ${JSON.stringify(err)}`));
-  let stopped = false;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let stopping: Promise<void> | null = null;
   return {
     stop() {
-      if (stopped) return;
-      stopped = true;
+      if (stopping) return stopping;
+      // Held until it has closed its connection: a process that exits first kills the worker with
+      // the database open, and the -wal and -shm files stay behind the clean close of our own.
+      worker.ref();
       worker.postMessage('stop');
+      const stuck = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
+      stuck.unref();
+      stopping = exited.then(() => clearTimeout(stuck));
+      return stopping;
     },
   };
 }
