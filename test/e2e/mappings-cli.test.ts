@@ -67,7 +67,7 @@ describe('leap-connector mappings (CLI)', () => {
       assert.deepEqual(r.stdout.trimEnd().split('\n'), [
         `${bad}/crm.yaml:5:25: /mapping/a/expr JSONata S0207: Unexpected end of expression`,
         `${bad}/crm.yaml:7:11: /mapping/b/expr has no value: if it starts with #, YAML read it as a comment; quote it ('#...') or write it as a | block`,
-        `${bad}/devices.yaml:2:10: /events/0 "meter.enrolment.*" matches no event type; known: meter.created, meter.partner-reference.updated, meter.enrollment.global-status.updated, meter.enrollment.activated, meter.enrollment.participation-status.updated, meter.enrollment.required-actions.updated, meter.enrollment.group.updated, meter.details.updated, meter.archived, meter.readiness.updated, meter.readiness.overdue`,
+        `${bad}/devices.yaml:2:10: /events/0 "meter.enrolment.*" matches no event type; known: meter.created, meter.partner-reference.updated, meter.enrollment.global-status.updated, meter.enrollment.activated, meter.enrollment.participation-status.updated, meter.enrollment.required-actions.updated, meter.enrollment.group.updated, meter.details.updated, meter.archived, meter.readiness.updated, meter.readiness.overdue, market_group.roster.drifted`,
         `${bad}/devices.yaml:4:1: /timout is not a known setting (did you mean "timeout"?); known here: name, description, url, enabled, events, filter, secrets, timeout, rate_limit_per_second, concurrency, retry, dead_on, pause_after_failures, headers, on_missing, mapping`,
         `4 problems in ${bad}`,
       ]);
@@ -177,8 +177,9 @@ describe('leap-connector mappings (CLI)', () => {
       assert.equal(unknown.stderr.trim(), 'error [not_found]: no destination "nope" in config/examples (loaded: crm, device-platform)');
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /error \[validation_failed\]: .*not-meter\.json: not a meter: no meter_id/);
-      assert.equal(event.code, 1);
-      assert.match(event.stderr, /not an event type: meter\.exploded/);
+      // A value the option cannot take is a command line that cannot run: exit code 2, one line.
+      assert.equal(event.code, 2);
+      assert.match(event.stderr, /^mappings test: .*not an event type: meter\.exploded.*\n$/);
     });
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { LeapClient } from '../../src/clients/leap-client';
-import type { MeterEvent } from '../../src/domain/events';
+import type { MeterEvent, MeterView } from '../../src/domain/events';
+import { readinessView } from '../../src/domain/readiness';
 import { silentLogger } from '../../src/logger';
 import { startSimulator } from '../../src/simulator';
 import { localPages, type PageSource, PageThreadError, SyncPageThread } from '../../src/services/sync/page-source';
@@ -100,10 +101,25 @@ for (const engine of testEngines()) {
         assert.equal(first.metersSeen, 240);
         assert.ok(seen.length >= 240);
         // An event's meter, built from the texts the thread sent back, is the meter the store shows.
+        // A readiness event also shows the partner's readiness as it moved; the stored event does not keep it
+        // (meter_readiness and readiness_history do), so the meters compare without it.
         const stored = await threaded.composed.stores.events.list({ syncRunId: first.runId! }, 10_000);
+        const leapsSide = ({ readiness: _readiness, ...meter }: MeterView) => JSON.stringify(meter);
         assert.deepEqual(
-          seen.map((e) => JSON.stringify(e.meter)),
-          stored.map((e) => JSON.stringify(e.meter)),
+          seen.map((e) => [e.id, e.type, leapsSide(e.meter)]),
+          stored.map((e) => [e.id, e.type, JSON.stringify(e.meter)]),
+        );
+        const readiness = seen.filter((e) => e.type.startsWith('meter.readiness.'));
+        assert.ok(readiness.length > 0, 'the ACTIVE meters await readiness');
+        assert.ok(
+          seen.every((e) => (e.meter.readiness !== undefined) === e.type.startsWith('meter.readiness.')),
+          'only readiness events carry readiness',
+        );
+        const threadedRefs = new Map(((await threaded.db.knex('meters').select('id', 'meter_id')) as { id: number | string; meter_id: string }[]).map((r) => [r.meter_id, Number(r.id)]));
+        const records = await threaded.composed.stores.readiness.getMany(readiness.map((e) => threadedRefs.get(e.meter_id)!));
+        assert.deepEqual(
+          readiness.map((e) => e.meter.readiness),
+          readiness.map((e) => readinessView(records.get(threadedRefs.get(e.meter_id)!)!)),
         );
         assert.deepEqual(await syncSnapshot(threaded.db.knex), await syncSnapshot(local.db.knex));
 

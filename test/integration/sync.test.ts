@@ -93,7 +93,12 @@ for (const engine of testEngines()) {
         h.sim.simulator.activate(id!);
         const { events } = await h.pass();
         const mine = ofMeter(events, id!);
-        assert.deepEqual(types(mine), ['meter.enrollment.global-status.updated', 'meter.enrollment.activated', 'meter.enrollment.group.updated']);
+        // Leap's change, then what it means for readiness: the activated meter awaits the partner.
+        assert.deepEqual(
+          mine.map((e) => `${e.type} ${e.origin}`),
+          ['meter.enrollment.global-status.updated poll', 'meter.enrollment.activated poll', 'meter.enrollment.group.updated poll', 'meter.readiness.updated readiness'],
+        );
+        assert.deepEqual(mine[3]!.changes![0], { path: 'readiness.state', from: 'not_required', to: 'awaiting' });
         const partsAfter = await rawParts(h, id!);
         if (apiVersion === 'v2') {
           // Only the enrollment changed: only that part is written; the stored details stay as they were read.
@@ -104,8 +109,9 @@ for (const engine of testEngines()) {
         assert.ok(mine[0]!.changes!.slice(1).every((c) => c.path.startsWith('enrollment.')), 'program detail travels with the status');
         assert.deepEqual(
           mine.map((e) => e.sequence),
-          [seqBefore + 1, seqBefore + 2, seqBefore + 3],
+          [seqBefore + 1, seqBefore + 2, seqBefore + 3, seqBefore + 4],
         );
+        assert.equal((await h.composed.stores.meters.get(id!))!.sequence, seqBefore + 4);
         const group = h.sim.simulator.groupOn(id!);
         assert.ok(mine[2]!.meter.group_assignments.some((g) => g.market_group_id === group?.id));
       });
@@ -242,7 +248,9 @@ for (const engine of testEngines()) {
           change();
           emitted.push(...ofMeter((await h.pass()).events, id!));
         }
-        assert.deepEqual(types(emitted), ['meter.details.updated', 'meter.details.updated', 'meter.archived']);
+        // Archived, the meter no longer needs readiness: its readiness event follows the archive.
+        assert.deepEqual(types(emitted), ['meter.details.updated', 'meter.details.updated', 'meter.archived', 'meter.readiness.updated']);
+        assert.deepEqual(emitted[3]!.changes![0], { path: 'readiness.state', from: 'awaiting', to: 'not_required' });
         assert.notDeepEqual(json(emitted[0]!.meter), json(emitted[1]!.meter));
         assert.deepEqual(
           (await stored()).map((e) => [e.sequence, json(e.meter)]),

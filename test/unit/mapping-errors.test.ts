@@ -98,7 +98,7 @@ describe('destination file errors', () => {
       );
       assert.deepEqual(problemsOf(text, 'p.yaml'), [
         'p.yaml:2:6: /url must match pattern "^https?://"',
-        'p.yaml:3:25: /events/1 "meter.enrolment.*" matches no event type; known: meter.created, meter.partner-reference.updated, meter.enrollment.global-status.updated, meter.enrollment.activated, meter.enrollment.participation-status.updated, meter.enrollment.required-actions.updated, meter.enrollment.group.updated, meter.details.updated, meter.archived, meter.readiness.updated, meter.readiness.overdue',
+        'p.yaml:3:25: /events/1 "meter.enrolment.*" matches no event type; known: meter.created, meter.partner-reference.updated, meter.enrollment.global-status.updated, meter.enrollment.activated, meter.enrollment.participation-status.updated, meter.enrollment.required-actions.updated, meter.enrollment.group.updated, meter.details.updated, meter.archived, meter.readiness.updated, meter.readiness.overdue, market_group.roster.drifted',
         'p.yaml:5:3: /secrets every secret has expired, so nothing could be signed; add the current secret',
         'p.yaml:7:10: /timeout must be a duration such as 500ms, 15s, 5m, 2h or 1d',
         'p.yaml:8:1: /concurency is not a known setting (did you mean "concurrency"?); known here: name, description, url, enabled, events, filter, secrets, timeout, rate_limit_per_second, concurrency, retry, dead_on, pause_after_failures, headers, on_missing, mapping',
@@ -164,7 +164,7 @@ describe('destination file errors', () => {
         'p.yaml:15:6: /mapping/l needs from (a path), expr (a JSONata expression), fields (a nested object) or default (a constant)',
         'p.yaml:16:36: /mapping/m/on_missing must be omit or null',
         'p.yaml:17:14: /mapping/n/from "group_assignments" has no field "market_group" (did you mean "market_group_id"?); its fields: key, market_group_id, market_group_name, trade_date, program_identifier, delivery_period, starts_at, ends_at',
-        'p.yaml:18:14: /mapping/o/from the meter has no field "custmer" (did you mean "customer"?); its fields: meter_id, source, partner_reference, transmission_region, meter_type, customer_classification, utility_name, load_types, tags, connection_references, customer_group, is_archived, customer, device, site, utility, caiso, isone, nyiso, enrollment, group_assignments, extra, created_at, updated_at',
+        'p.yaml:18:14: /mapping/o/from the meter has no field "custmer" (did you mean "customer"?); its fields: meter_id, source, partner_reference, transmission_region, meter_type, customer_classification, utility_name, load_types, tags, connection_references, customer_group, is_archived, customer, device, site, utility, caiso, isone, nyiso, enrollment, group_assignments, extra, created_at, updated_at, readiness',
         'p.yaml:19:14: /mapping/p/from "a b" is not a dotted path into the meter (names of letters, digits, _ and -, with [n] for a list item); write expr for a JSONata expression',
         'p.yaml:20:8: /mapping/q/street is not a field setting (from, expr, map, default, format, transform, required, on_missing, fields); to send a nested object, put its fields under "fields:"',
         'p.yaml:21:47: /mapping/r/transform/1 must be one of: "lowercase", "uppercase", "trim", "string", "number", "boolean", "join", "first", "last", "round"',
