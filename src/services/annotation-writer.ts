@@ -1,4 +1,5 @@
 import type { Change, EventOrigin, MeterEvent, MeterEventType, MeterView } from '../domain/events';
+import type { ReadinessView } from '../domain/readiness';
 import type { EventStore, NewMeterEvent } from '../stores/event-store';
 import type { MeterStore } from '../stores/meter-store';
 import type { Tx } from '../stores/transaction';
@@ -12,6 +13,8 @@ export interface Annotation {
   changes: Change[];
   /** The meter as the event shows it. */
   view: () => MeterView;
+  /** Readiness as the event shows it, kept with the stored event. */
+  readiness?: ReadinessView;
 }
 
 /**
@@ -31,7 +34,7 @@ export class AnnotationWriter {
       const sequence = (moved.get(a.ref) ?? sequences.get(a.ref)!) + 1;
       moved.set(a.ref, sequence);
       refs.set(a.meterId, a.ref);
-      return { meter_id: a.meterId, sequence, type: a.type, occurred_at: now, origin, sync_run_id: syncRunId, changes: a.changes };
+      return { meter_id: a.meterId, sequence, type: a.type, occurred_at: now, origin, sync_run_id: syncRunId, changes: a.changes, ...(a.readiness ? { readiness: a.readiness } : {}) };
     });
     const ids = await this.deps.events.append(tx, pending, refs);
     await this.deps.meters.setSequences(tx, moved);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { fromDbInt, fromDbJson, fromDbTime, toDbJson, toDbTime } from '../db/dialect';
 import { insertRows, type BulkInsert } from '../db/bulk';
 import type { Change, EventOrigin, MeterEvent, MeterEventType, MeterView } from '../domain/events';
+import type { ReadinessView } from '../domain/readiness';
 import type { MeterStore } from './meter-store';
 
 export interface NewMeterEvent {
@@ -12,6 +13,8 @@ export interface NewMeterEvent {
   origin: EventOrigin;
   sync_run_id: string | null;
   changes: Change[] | null;
+  /** A readiness event's readiness, as it was delivered (the meter's snapshots hold Leap's side only). */
+  readiness?: ReadinessView;
 }
 
 export interface EventFilter {
@@ -33,6 +36,7 @@ interface EventRow {
   sync_run_id: string | null;
   meter_json: string | null;
   changes_json: string | null;
+  readiness_json?: string | null;
 }
 
 function toEvent(row: EventRow): MeterEvent {
@@ -44,12 +48,14 @@ function toEvent(row: EventRow): MeterEvent {
     occurred_at: fromDbTime(row.occurred_at)!.toISOString(),
     origin: row.origin as EventOrigin,
     sync_run_id: row.sync_run_id,
-    meter: fromDbJson<MeterView>(row.meter_json) as MeterView,
+    meter: withReadiness(fromDbJson<MeterView>(row.meter_json) as MeterView, fromDbJson<ReadinessView>(row.readiness_json ?? null)),
     changes: fromDbJson<Change[]>(row.changes_json),
   };
 }
 
-const EVENTS_INSERT: BulkInsert = { table: 'meter_events', columns: ['meter_ref', 'meter_id', 'sequence', 'type', 'occurred_at', 'origin', 'sync_run_id', 'meter_json', 'changes_json'] };
+const withReadiness = (meter: MeterView, readiness: ReadinessView | null): MeterView => (readiness ? { ...meter, readiness } : meter);
+
+const EVENTS_INSERT: BulkInsert = { table: 'meter_events', columns: ['meter_ref', 'meter_id', 'sequence', 'type', 'occurred_at', 'origin', 'sync_run_id', 'meter_json', 'changes_json', 'readiness_json'] };
 
 /** The row numbers of the meters named by a filter (one at most), for a query on meter_events. */
 const refsOf = (db: Knex, meterId: string): Knex.QueryBuilder => db('meters').select('id').where('meter_id', meterId);
@@ -87,7 +93,7 @@ export class EventStore {
       if (ref === undefined) throw new Error(`an event of meter ${meterId}, which is not stored`);
       return ref;
     };
-    const rows = events.map((e) => [refOf(e.meter_id), e.meter_id, e.sequence, e.type, toDbTime(e.occurred_at), e.origin, e.sync_run_id, null, toDbJson(e.changes)]);
+    const rows = events.map((e) => [refOf(e.meter_id), e.meter_id, e.sequence, e.type, toDbTime(e.occurred_at), e.origin, e.sync_run_id, null, toDbJson(e.changes), e.readiness ? toDbJson(e.readiness) : null]);
     await insertRows(trx, EVENTS_INSERT, rows);
     // Re-select: MySQL has no RETURNING, and multi-row inserts report only the first id there.
     const ids = new Map<string, number>();

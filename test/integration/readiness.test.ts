@@ -198,6 +198,19 @@ for (const engine of testEngines()) {
       assert.equal(new Set(seqs).size, seqs.length, 'no sequence twice');
     });
 
+    it('a stored readiness event shows the readiness it was delivered with, as the API and a replay read it', async () => {
+      const id = active[6]!;
+      await put(id, { status: 'not_ready', reason: 'kept with the event' }).expect(200);
+      const [last] = (await eventsOf(id)).slice(-1);
+      assert.equal(last!.type, 'meter.readiness.updated');
+      assert.deepEqual([last!.meter.readiness?.state, last!.meter.readiness?.reason, last!.meter.readiness?.source], ['not_ready', 'kept with the event', 'partner:crm']);
+      assert.equal(last!.meter.meter_id, id, "with Leap's side of the meter");
+      const api = await request(c.app).get(`/admin/v1/events?meter_id=${id}&type=meter.readiness.updated`).set({ Authorization: `Bearer ${SUPPORT}` }).expect(200);
+      assert.equal(api.body.events.at(-1).meter.readiness.reason, 'kept with the event');
+      const sync = (await c.stores.events.list({ meterId: id }, 1000)).filter((e) => !e.type.startsWith('meter.readiness.'));
+      assert.ok(sync.every((e) => e.meter.readiness === undefined), "Leap's events keep Leap's side only");
+    });
+
     it('admin keys pass the partner routes too', async () => {
       const res = await request(api).get(`/api/v1/readiness?state=awaiting`).set({ Authorization: `Bearer ${SUPPORT}` }).expect(200);
       assert.ok(res.body.counts.awaiting >= 1);

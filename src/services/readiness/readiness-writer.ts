@@ -47,9 +47,9 @@ export class ReadinessWriter {
       const readiness = readinessView(c.move.next);
       let view: MeterView | undefined;
       const withReadiness = (): MeterView => (view ??= { ...c.view(), readiness });
-      annotations.push({ ref: c.ref, meterId: c.meterId, type: 'meter.readiness.updated', changes: visible, view: withReadiness });
+      annotations.push({ ref: c.ref, meterId: c.meterId, type: 'meter.readiness.updated', changes: visible, view: withReadiness, readiness });
       if (c.move.overdue)
-        annotations.push({ ref: c.ref, meterId: c.meterId, type: 'meter.readiness.overdue', changes: [{ path: 'readiness.state', from: c.current?.state ?? 'not_required', to: 'overdue' }], view: withReadiness });
+        annotations.push({ ref: c.ref, meterId: c.meterId, type: 'meter.readiness.overdue', changes: [{ path: 'readiness.state', from: c.current?.state ?? 'not_required', to: 'overdue' }], view: withReadiness, readiness });
     }
     await this.deps.readiness.write(tx, writes, now);
     return this.deps.annotations.append(tx, annotations, sequences, 'readiness', now, syncRunId);
