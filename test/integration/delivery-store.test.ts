@@ -54,6 +54,26 @@ for (const engine of testEngines()) {
       assert.deepEqual(Object.fromEntries([...got].sort()), { 'm-dead-last': 'a2', 'm-long': 'h250', 'm-pending': 'b2' });
     });
 
+    it('the claim sweep releases exactly the expired claims of the destinations asked, by id, and none still held', async () => {
+      await meterWith('sweep-1', 'sweep', [['pending', 'a']]);
+      await meterWith('sweep-2', 'sweep', [['pending', 'b']]);
+      await meterWith('sweep-3', 'sweep-other', [['pending', 'c']]);
+      const t0 = new Date('2026-06-10T12:00:01Z');
+      const first = await store.claimDue('sweep', 'dead-worker', 1, t0, 1000);
+      const held = await store.claimDue('sweep', 'live-worker', 1, t0, 60_000);
+      await store.claimDue('sweep-other', 'dead-worker', 1, t0, 1000);
+      assert.equal(first.length + held.length, 2);
+      const later = new Date(t0.getTime() + 5000);
+      assert.equal(await store.releaseExpiredClaims([], later), 0);
+      assert.equal(await store.releaseExpiredClaims(['sweep'], later), 1);
+      const statusOf = async (meterId: string) => ((await db.knex('deliveries').where({ meter_id: meterId }).first('status', 'claimed_by')) as { status: string; claimed_by: string | null });
+      assert.deepEqual(await statusOf(first[0]!.meterId), { status: 'pending', claimed_by: null });
+      assert.deepEqual(await statusOf(held[0]!.meterId), { status: 'delivering', claimed_by: 'live-worker' });
+      assert.deepEqual(await statusOf('sweep-3'), { status: 'delivering', claimed_by: 'dead-worker' }, 'another destination is not swept');
+      assert.equal(await store.releaseExpiredClaims(['sweep'], later), 0, 'nothing twice');
+      await db.knex('deliveries').whereIn('destination', ['sweep', 'sweep-other']).del();
+    });
+
     it('a delivery waits behind an earlier pending or in-flight one of its meter, however long the meter\'s history', async () => {
       await meterWith('w-free', 'hist', [...Array.from({ length: 120 }, (): [string, string] => ['delivered', 'x']), ['pending', 'free']]);
       await meterWith('w-behind-pending', 'hist', [...Array.from({ length: 120 }, (): [string, string] => ['delivered', 'x']), ['pending', 'first'], ['waiting', 'second']]);

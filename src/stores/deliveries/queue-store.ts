@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { insertRows, type BulkInsert } from '../../db/bulk';
-import { dialectOf, fromDbTime, toDbTime } from '../../db/dialect';
+import { dialectOf, fromDbTime, isTransientLockError, toDbTime } from '../../db/dialect';
 import type { DeliveryStatus } from '../../domain/delivery';
 import { groupBy } from '../../domain/group-by';
 import { DeliveryLines } from './lines';
@@ -174,15 +174,29 @@ export class DeliveryQueueStore {
     return rows.map(toDelivery).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
   }
 
-  /** Claims whose worker died: back to pending, to be sent again (the webhook-id lets receivers dedupe). */
+  /**
+   * Claims whose worker died: back to pending, to be sent again (the webhook-id lets receivers
+   * dedupe). Found with a plain read, which takes no lock (most sweeps find nothing), then each
+   * released by primary key, still only if expired: no range of the claim index is locked, so
+   * the sweep cannot deadlock with the workers' claims. A lock conflict all the same leaves the
+   * rest to the next sweep.
+   */
   async releaseExpiredClaims(destinations: readonly string[], now: Date): Promise<number> {
     if (!destinations.length) return 0;
+    const at = toDbTime(now);
     // By destination and status: the (destination, status, next_attempt_at) index finds them.
-    return this.db('deliveries')
-      .whereIn('destination', [...destinations])
-      .where({ status: 'delivering' })
-      .where('claim_expires_at', '<', toDbTime(now))
-      .update({ status: 'pending', claimed_by: null, claim_expires_at: null });
+    const expired = ((await this.db('deliveries').select('id').whereIn('destination', [...destinations]).where({ status: 'delivering' }).where('claim_expires_at', '<', at).orderBy('id').limit(1000)) as { id: string }[]).map((r) => r.id);
+    let released = 0;
+    for (let i = 0; i < expired.length; i += 200) {
+      const part = expired.slice(i, i + 200);
+      try {
+        released += await this.db('deliveries').whereIn('id', part).where({ status: 'delivering' }).where('claim_expires_at', '<', at).update({ status: 'pending', claimed_by: null, claim_expires_at: null });
+      } catch (err) {
+        if (isTransientLockError(err)) break;
+        throw err;
+      }
+    }
+    return released;
   }
 
   /**
