@@ -18,7 +18,8 @@ import * as webhooks from './leap-webhooks';
 
 export type { LeapSearchOptions } from './leap-meter-reads';
 export type { PageDecoder } from './leap-meters-v2';
-export type { LeapClientOptions, LeapClientStats } from './leap-transport';
+export type { LeapCallObserver, LeapCallStatus, LeapClientOptions, LeapClientStats, LeapEndpoint } from './leap-transport';
+export { LEAP_ENDPOINTS, leapEndpoint } from './leap-transport';
 export type { DecodedAnswer, DecodedPage } from './leap-validate';
 
 export interface LeapClientConfig extends LeapTransportConfig {

@@ -27,6 +27,51 @@ export interface LeapClientOptions {
   now?: () => number;
   /** A limiter shared beyond this client (e.g. clustered through Redis); the caller owns and stops it. */
   limiter?: Pick<RateLimiter, 'schedule'>;
+  /** Told of every attempt's answer (metrics). */
+  observer?: LeapCallObserver;
+}
+
+/** One attempt's answer: an HTTP status, or no answer at all. */
+export type LeapCallStatus = number | 'network_error' | 'timeout';
+
+export interface LeapCallObserver {
+  /** `endpoint` is a route template (`v2.meters.search`), never a path with ids in it. */
+  answered(endpoint: LeapEndpoint, status: LeapCallStatus, seconds: number): void;
+}
+
+/** Every call the client makes, by name; a path it does not know is `other`. */
+const ENDPOINTS: readonly [RegExp, string, LeapEndpoint][] = [
+  [/^\/v2\/meters\/search$/, 'POST', 'v2.meters.search'],
+  [/^\/v2\/meters\/enrollments\/search$/, 'POST', 'v2.meters.enrollments.search'],
+  [/^\/v2\/meters\/[^/]+\/enrollments$/, 'GET', 'v2.meters.enrollments.get'],
+  [/^\/v2\/meters\/[^/]+$/, 'GET', 'v2.meters.get'],
+  [/^\/v1\.1\/account\/[^/]+\/meters\/search$/, 'POST', 'v1.meters.search'],
+  [/^\/v1\.1\/account\/[^/]+\/meters\/[^/]+$/, 'GET', 'v1.meters.get'],
+  [/^\/v1\.1\/webhooks$/, 'GET', 'v1.webhooks.list'],
+  [/^\/v1\.1\/webhooks$/, 'POST', 'v1.webhooks.create'],
+  [/^\/v1\.1\/webhooks\/[^/]+$/, 'PUT', 'v1.webhooks.update'],
+  [/^\/v1\.1\/webhooks\/[^/]+$/, 'DELETE', 'v1.webhooks.delete'],
+  [/^\/v1\.1\/webhooks\/[^/]+\/test$/, 'POST', 'v1.webhooks.test'],
+];
+
+export const LEAP_ENDPOINTS = [
+  'v2.meters.search',
+  'v2.meters.enrollments.search',
+  'v2.meters.enrollments.get',
+  'v2.meters.get',
+  'v1.meters.search',
+  'v1.meters.get',
+  'v1.webhooks.list',
+  'v1.webhooks.create',
+  'v1.webhooks.update',
+  'v1.webhooks.delete',
+  'v1.webhooks.test',
+  'other',
+] as const;
+export type LeapEndpoint = (typeof LEAP_ENDPOINTS)[number];
+
+export function leapEndpoint(method: RequestSpec['method'], path: string): LeapEndpoint {
+  return ENDPOINTS.find(([pattern, m]) => m === method && pattern.test(path))?.[2] ?? 'other';
 }
 
 /** Counters for progress lines and benchmarks; monotonic for the life of the client. */
@@ -94,6 +139,7 @@ export class LeapTransport {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly sleepFn: ((ms: number) => Promise<void>) | undefined;
+  private readonly observer: LeapCallObserver | undefined;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly scrubber: SecretScrubber;
@@ -119,6 +165,7 @@ export class LeapTransport {
   ) {
     this.scrubber = new SecretScrubber(cfg.apiKey);
     this.sleepFn = opts.sleep;
+    this.observer = opts.observer;
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
     const maxSockets = Math.max(4, cfg.rateLimit.maxConcurrent * 2);
@@ -280,8 +327,11 @@ export class LeapTransport {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.cfg.timeoutMs);
     const signal = anySignal(spec.signal, this.closing.signal, deadline.signal);
+    const started = performance.now();
+    const observe = (status: LeapCallStatus) => this.observer?.answered(leapEndpoint(spec.method, spec.path), status, (performance.now() - started) / 1000);
     try {
       const res = await this.http.request<string>({ method: spec.method, url: spec.path, data: spec.body, signal: signal.signal });
+      observe(res.status);
       return {
         kind: 'response',
         status: res.status,
@@ -291,8 +341,11 @@ export class LeapTransport {
       };
     } catch (err) {
       if (spec.signal?.aborted || this.closing.signal.aborted) return { kind: 'aborted' };
-      if (deadline.signal.aborted) return { kind: 'network', code: 'ETIMEDOUT', cause: `timeout: no complete answer within ${this.cfg.timeoutMs} ms`, timedOut: true, permanent: false };
-      return this.networkOutcome(err);
+      const outcome: AttemptOutcome = deadline.signal.aborted
+        ? { kind: 'network', code: 'ETIMEDOUT', cause: `timeout: no complete answer within ${this.cfg.timeoutMs} ms`, timedOut: true, permanent: false }
+        : this.networkOutcome(err);
+      observe(outcome.kind === 'network' && outcome.timedOut ? 'timeout' : 'network_error');
+      return outcome;
     } finally {
       clearTimeout(timer);
       signal.dispose();

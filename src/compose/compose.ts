@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
 import path from 'node:path';
-import { LeapClient } from '../clients/leap-client';
+import { type LeapCallObserver, LeapClient } from '../clients/leap-client';
 import { WebhookSender } from '../clients/webhook-sender';
 import type { Config } from '../config/schema';
 import { configSecrets } from '../config/load';
@@ -20,6 +20,7 @@ import { DeliveryAdminService } from '../services/delivery/admin-service';
 import { DeliveryWorker } from '../services/delivery/delivery-worker';
 import type { DestinationSource } from '../domain/destination';
 import { HealthService } from '../services/health-service';
+import { Metrics } from '../services/metrics';
 import { OutboxService } from '../services/delivery/outbox-service';
 import { ReplayService } from '../services/delivery/replay-service';
 import { LeapEventService } from '../services/leap-event-service';
@@ -117,13 +118,15 @@ export interface Composed {
   rosters: RosterService;
   deadlines: ReadinessDeadlineCheck;
   health: HealthService;
+  /** This connector's Prometheus registry and the counters the services move. */
+  metrics: Metrics;
   app: Express;
   /** Start background work: scheduled sync passes, unfinished Leap event refreshes. */
   start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function leapClientFor(config: Readonly<Config>, logger: Logger, shared?: SharedLimits): LeapClient {
+export function leapClientFor(config: Readonly<Config>, logger: Logger, shared?: SharedLimits, observer?: LeapCallObserver): LeapClient {
   const l = config.leap;
   // Every replica's calls count against the one Leap limit when they share Redis.
   const limiter = shared?.limiter('leap', { ratePerSecond: l.rate_limit.requests_per_second, maxConcurrent: l.rate_limit.max_concurrent });
@@ -140,7 +143,7 @@ export function leapClientFor(config: Readonly<Config>, logger: Logger, shared?:
       userAgent: 'leap-connector',
     },
     logger,
-    limiter ? { limiter } : {},
+    { ...(limiter ? { limiter } : {}), ...(observer ? { observer } : {}) },
   );
 }
 
@@ -183,8 +186,6 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
   };
   const transactor = new Transactor(db);
   const limits = config.redis.url ? new SharedLimits(config.redis.url, config.redis.key_prefix, logger.child({ component: 'rate-limits' })) : null;
-  const ownsLeap = !overrides.leap;
-  const leap = overrides.leap ?? leapClientFor(config, logger.child({ component: 'leap' }), limits ?? undefined);
 
   let registry: DestinationRegistry | null = null;
   let destinations = overrides.destinations;
@@ -200,6 +201,9 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     if (problems.length) throw new ConfigError(problems, 'Invalid destination configuration');
     destinations = registry;
   }
+  const metrics = new Metrics({ ...stores, destinations, clock, logger: logger.child({ component: 'metrics' }) });
+  const ownsLeap = !overrides.leap;
+  const leap = overrides.leap ?? leapClientFor(config, logger.child({ component: 'leap' }), limits ?? undefined, metrics.leap);
   const keepSecretsOutOfLogs = () => {
     for (const d of registry?.all() ?? []) for (const v of d.sensitiveValues) redactor?.add(v);
   };
@@ -222,6 +226,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     owner,
     settings: { pollMs: parseDuration(config.delivery.poll_interval), claimTtlMs: parseDuration(config.delivery.claim_ttl), flushMs: 20 },
     random: overrides.random,
+    metrics,
   });
   outbox.onEnqueued(() => worker.notify());
   const replays = new ReplayService({
@@ -252,7 +257,8 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
       });
   };
 
-  const sink = overrides.sink ?? outbox;
+  // Events are counted as their transaction commits, whichever sink takes them.
+  const sink = metrics.countingSink(overrides.sink ?? outbox);
   const annotations = new AnnotationWriter({ meters, events: stores.events, sink });
   const readinessWriter = new ReadinessWriter({ readiness: stores.readiness, annotations });
   const rosters = new RosterService({ groups: stores.marketGroups, meters, transactor, clock });
@@ -289,6 +295,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     sink,
     afterWrite: inTurn(new SyncReadinessTracker({ readiness: stores.readiness, writer: readinessWriter }), new RosterDriftTracker({ groups: stores.marketGroups, annotations })),
     pages: overrides.pages ?? pageThread!,
+    metrics,
   });
   const scheduler = new SyncScheduler({
     sync,
@@ -305,6 +312,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     clock,
     logger: logger.child({ component: 'leap-events' }),
     settings: { enabled: config.leap_events.enabled, headerName: config.leap_events.header_name, secret: config.leap_events.secret },
+    metrics,
   });
   const health = new HealthService(database, () => true, () => registry?.rejected() ?? []);
   const syncAdmin = new SyncAdminService({ runs: stores.runs, events: stores.events, scheduler, state: stores.state });
@@ -337,6 +345,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
           destinationFile: (name) => registry?.get(name)?.file ?? null,
         }
       : null,
+    metrics: config.metrics.enabled ? { metrics, requireKey: config.metrics.require_key } : null,
   });
   let replayTimer: NodeJS.Timeout | null = null;
 
@@ -364,6 +373,7 @@ export function compose(config: Readonly<Config>, overrides: Partial<Overrides> 
     rosters,
     deadlines,
     health,
+    metrics,
     app,
     async start() {
       if (limits && !(await limits.ready())) logger.warn('Redis is not answering: rate limits are kept by this process alone until it does');

@@ -18,7 +18,15 @@ export interface Config {
   delivery: DeliveryConfig;
   readiness: ReadinessConfig;
   console: ConsoleConfig;
+  metrics: MetricsConfig;
   redis: RedisConfig;
+}
+
+export interface MetricsConfig {
+  /** GET /metrics in Prometheus' text format. */
+  enabled: boolean;
+  /** Ask for an admin-scope bearer key (unauthenticated otherwise, as scrapers usually are). */
+  require_key: boolean;
 }
 
 export interface ConsoleConfig {
@@ -301,6 +309,15 @@ export const configSchema = {
       properties: {
         enabled: { type: 'boolean', default: true },
         session_ttl: { ...duration, default: '8h' },
+      },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        require_key: { type: 'boolean', default: false },
       },
     },
     redis: {

@@ -23,6 +23,8 @@ import { requireScope } from './auth';
 import type { ReadinessService } from '../services/readiness/readiness-service';
 import { consoleRoutes } from './console/console-routes';
 import type { ConsoleDeps } from './console/deps';
+import type { Metrics } from '../services/metrics';
+import { metricsRoutes } from './routes/metrics';
 
 export interface AppDeps {
   logger: Logger;
@@ -40,6 +42,8 @@ export interface AppDeps {
   startReplayJobs: () => void;
   /** The support console under /console; null when it is switched off. */
   console: ConsoleDeps | null;
+  /** GET /metrics; null when metrics are switched off. */
+  metrics: { metrics: Metrics; requireKey: boolean } | null;
 }
 
 /** The HTTP surface. Pure wiring: every route calls a service; errors end in one handler. */
@@ -54,6 +58,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.bodyLimit, strict: true }));
   app.use(apiDescriptionRoutes(apiDescription({ leapEventsHeader: deps.leapEvents.headerName })));
   app.use(healthRoutes(deps.health));
+  if (deps.metrics) app.use(metricsRoutes(deps.metrics.metrics, { requireKey: deps.metrics.requireKey, apiKeys: deps.apiKeys }));
   app.use(leapEventRoutes(deps.leapEvents));
   app.use(adminSyncRoutes(deps.apiKeys, deps.syncAdmin));
   // The partner's API: partner keys, and admin keys too.

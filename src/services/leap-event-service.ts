@@ -3,6 +3,7 @@ import { secretEquals } from '../domain/secrets';
 import { ValidationError, errorMessage, type ErrorDetail } from '../errors';
 import type { Logger } from '../logger';
 import type { LeapEventStore } from '../stores/leap-event-store';
+import type { Metrics } from './metrics';
 import type { SyncService } from './sync/sync-service';
 
 export interface LeapEventSettings {
@@ -30,7 +31,7 @@ export class LeapEventService {
   private stopped = false;
 
   constructor(
-    private readonly deps: { store: LeapEventStore; sync: SyncService; clock: Clock; logger: Logger; settings: LeapEventSettings },
+    private readonly deps: { store: LeapEventStore; sync: SyncService; clock: Clock; logger: Logger; settings: LeapEventSettings; metrics?: Pick<Metrics, 'leapEventReceived'> },
   ) {}
 
   get headerName(): string {
@@ -45,6 +46,12 @@ export class LeapEventService {
 
   async receive(body: unknown): Promise<ReceiveResult> {
     const envelope = parseEnvelope(body);
+    const result = await this.record(envelope);
+    this.deps.metrics?.leapEventReceived(envelope.eventType, result.status);
+    return result;
+  }
+
+  private async record(envelope: LeapEventEnvelope): Promise<ReceiveResult> {
     const recorded = await this.deps.store.record({ ...envelope, receivedAt: this.deps.clock.now() });
     if (!recorded) return { status: 'duplicate', webhookEventId: envelope.webhookEventId, meterIds: envelope.meterIds };
     if (!envelope.meterIds.length) {
@@ -104,7 +111,13 @@ export class LeapEventService {
   }
 }
 
-function parseEnvelope(body: unknown): { webhookEventId: string; eventType: string; meterIds: string[] } {
+interface LeapEventEnvelope {
+  webhookEventId: string;
+  eventType: string;
+  meterIds: string[];
+}
+
+function parseEnvelope(body: unknown): LeapEventEnvelope {
   const problems: ErrorDetail[] = [];
   const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
   if (!b) throw new ValidationError('Leap event must be a JSON object', [{ path: '', message: 'must be an object' }]);

@@ -359,6 +359,12 @@ export class MeterStore {
     return fromDbInt(rows[0]?.n);
   }
 
+  /** Stored meters (archived ones too) by Leap's enrollment status; null: no status read yet. Read from the status index alone. */
+  async countByStatus(): Promise<{ status: string | null; meters: number }[]> {
+    const rows = (await this.db('meters').select('enrollment_status').count({ n: '*' }).groupBy('enrollment_status')) as { enrollment_status: string | null; n: number | string }[];
+    return rows.map((r) => ({ status: r.enrollment_status, meters: fromDbInt(r.n) }));
+  }
+
   /** Stored meters matching a filter, in meter_id order, a page at a time (`after` is the last id seen). */
   async list(filter: MeterFilter, page: { limit: number; after?: string }): Promise<StoredMeter[]> {
     const q = this.db('meters as m').select(COLUMNS.map((c) => `m.${c}`));

@@ -75,7 +75,7 @@ describe('configuration', () => {
       'config/connector.yaml:3:16: /leap/api_version must be one of: "v1", "v2"',
       'config/connector.yaml:5:21: /leap/rate_limit/max_concurrent must be >= 1',
       'config/connector.yaml:7:9: /server/port must be integer',
-      'config/connector.yaml:8:1: /unknown_section is not a known setting; known here: leap, database, server, log, simulator, sync, api, leap_events, destinations, delivery, readiness, console, redis',
+      'config/connector.yaml:8:1: /unknown_section is not a known setting; known here: leap, database, server, log, simulator, sync, api, leap_events, destinations, delivery, readiness, console, metrics, redis',
     ].sort());
   });
 

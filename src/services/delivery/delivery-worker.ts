@@ -12,6 +12,7 @@ import { settle } from './settle';
 import type { Transactor } from '../../stores/transaction';
 import type { DestinationSource, OutboundDestination } from '../../domain/destination';
 import { groupBy } from '../../domain/group-by';
+import type { Metrics } from '../metrics';
 
 /** The window over which a destination's pace (answers a second) is measured. */
 const PACE_WINDOW_MS = 100;
@@ -82,6 +83,7 @@ export class DeliveryWorker {
       owner: string;
       settings: DeliveryWorkerSettings;
       random?: () => number;
+      metrics?: Pick<Metrics, 'deliveryAnswered'>;
     },
   ) {
     this.health = new DestinationHealth({ states: deps.states, destinations: deps.destinations, logger: deps.logger, counters: this.counters });
@@ -306,6 +308,7 @@ export class DeliveryWorker {
     const settled = settle({ destination: d, delivery, trigger, headers, result, claimedBy: this.deps.owner, now, random: this.deps.random });
     const { decision } = settled;
     this.count(decision.outcome);
+    this.deps.metrics?.deliveryAnswered(d.name, decision.outcome, result.durationMs / 1000);
     if (decision.outcome === 'dead')
       this.deps.logger.warn('delivery is dead', { destination: d.name, delivery_id: delivery.id, meter_id: delivery.meterId, reason: decision.deadReason, status: result.status, error: result.errorClass });
     this.results.push(settled);

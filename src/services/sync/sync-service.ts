@@ -17,6 +17,7 @@ import type { PartUpdate } from './compare';
 import { localPages, type PageSource } from './page-source';
 import { checkRun, PageWriter, type EventSink, type MeterWriteHook, type RunContext, type UnitResult } from './page-writer';
 import { streamsFor, StreamWalker, type StreamSpec } from './streams';
+import type { Metrics } from '../metrics';
 import { SYNC_LEASE, SyncBusyError, SyncLeaseLostError, SyncStoppedError } from './sync-errors';
 
 export interface SyncSettings {
@@ -44,6 +45,7 @@ export interface SyncServiceDeps {
   afterWrite?: MeterWriteHook;
   /** Where whole-portfolio walks parse and pair their pages: the page thread; by default this thread. */
   pages?: PageSource;
+  metrics?: Pick<Metrics, 'syncRun'>;
 }
 
 export interface SyncProgress {
@@ -105,7 +107,14 @@ export class SyncService {
   async run(opts: SyncOptions): Promise<SyncResult> {
     // A dry run is one transaction, rolled back: it sees its own writes, and none of them stays.
     if (opts.dryRun) return this.deps.transactor.run((tx) => this.execute(opts, tx), { rollback: true, attempts: 1 });
-    return this.execute(opts, undefined);
+    try {
+      const result = await this.execute(opts, undefined);
+      this.deps.metrics?.syncRun(opts.kind, 'succeeded');
+      return result;
+    } catch (err) {
+      this.deps.metrics?.syncRun(opts.kind, err instanceof SyncBusyError ? 'busy' : 'failed');
+      throw err;
+    }
   }
 
   private async execute(opts: SyncOptions, dryTx: Tx | undefined): Promise<SyncResult> {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { fromDbInt, fromDbTime, toDbTime } from '../../db/dialect';
+import { dialectOf, fromDbInt, fromDbTime, toDbTime } from '../../db/dialect';
 import type { AttemptTrigger } from '../../domain/delivery';
 import { groupBy } from '../../domain/group-by';
 import { DeliveryLines } from './lines';
@@ -86,19 +86,30 @@ export class DeliveryAdminStore {
   }
 
   async queueStats(): Promise<DestinationQueueStats[]> {
-    const rows = (await this.db('deliveries').select('destination', 'status').count({ n: '*' }).min({ oldest: 'created_at' }).groupBy('destination', 'status')) as {
+    // Counted from the status index alone, and each group's first row found by the key that index
+    // holds: reading created_at of every pending row cost 170 ms at 150,000 queued (a /metrics
+    // scrape). Rows are keyed in creation order: InnoDB's indexes end in the primary key (msg_ +
+    // ULID of the creation time), SQLite's in the rowid (insertion order).
+    const key = dialectOf(this.db) === 'sqlite' ? 'rowid' : 'id';
+    const rows = (await this.db('deliveries').select('destination', 'status').count({ n: '*' }).min({ first: key }).groupBy('destination', 'status')) as {
       destination: string;
       status: string;
       n: number | string;
-      oldest: string | Date | null;
+      first: string | number;
     }[];
+    const firsts = rows.filter((r) => r.status === 'pending' || r.status === WAITING).map((r) => r.first);
+    const created = new Map<string, Date | null>();
+    for (let i = 0; i < firsts.length; i += 500) {
+      const found = (await this.db('deliveries').select({ k: key }, 'created_at').whereIn(key, firsts.slice(i, i + 500))) as { k: string | number; created_at: string | Date }[];
+      for (const f of found) created.set(String(f.k), fromDbTime(f.created_at));
+    }
     const by = new Map<string, DestinationQueueStats>();
     for (const r of rows) {
       const s = by.get(r.destination) ?? { destination: r.destination, pending: 0, delivering: 0, dead: 0, delivered: 0, oldestPendingAt: null };
       const n = fromDbInt(r.n);
       if (r.status === 'pending' || r.status === WAITING) {
         s.pending += n;
-        const oldest = fromDbTime(r.oldest);
+        const oldest = created.get(String(r.first)) ?? null;
         if (oldest && (!s.oldestPendingAt || oldest < s.oldestPendingAt)) s.oldestPendingAt = oldest;
       } else if (r.status === 'delivering') s.delivering = n;
       else if (r.status === 'dead') s.dead = n;
