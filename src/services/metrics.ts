@@ -153,14 +153,16 @@ export class Metrics {
     return {
       enqueue: async (tx: Tx, events: readonly MeterEvent[]) => {
         await sink.enqueue(tx, events);
-        if (events.length) tx.executionPromise.then(() => this.countEvents(events), () => undefined);
+        // The types now: the caller may add to its array afterwards (the page writer does).
+        const types = events.map((e) => e.type);
+        if (types.length) tx.executionPromise.then(() => this.countEvents(types), () => undefined);
       },
       ...(sink.wants ? { wants: (type: string) => sink.wants!(type) } : {}),
     };
   }
 
-  private countEvents(events: readonly MeterEvent[]): void {
-    for (const e of events) this.meterEvents.inc({ type: (METER_EVENT_TYPES as readonly string[]).includes(e.type) ? e.type : 'other' });
+  private countEvents(types: readonly string[]): void {
+    for (const type of types) this.meterEvents.inc({ type: (METER_EVENT_TYPES as readonly string[]).includes(type) ? type : 'other' });
   }
 
   deliveryAnswered(destination: string, outcome: Outcome, seconds: number): void {
