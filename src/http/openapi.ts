@@ -126,6 +126,15 @@ function routes(): Record<string, Record<string, Operation>> {
         answers: { 200: ['Ready', 'ReadyChecks'], 503: ['Not ready: each check says why', 'ReadyChecks'] },
       },
     },
+    '/metrics': {
+      get: {
+        summary: "Prometheus metrics (text format 0.0.4); absent when metrics.enabled is false",
+        description: 'Public by default, as scrapers expect; with metrics.require_key it asks for an admin key. The README lists every metric.',
+        tag: 'health',
+        access: 'public',
+        answers: { 200: ['The metrics', { 'text/plain': { schema: { type: 'string' } } }] },
+      },
+    },
     '/openapi.json': { get: { summary: 'This document', tag: 'API description', access: 'public', answers: { 200: ['OpenAPI 3.1', { 'application/json': { schema: { type: 'object' } } }] } } },
     '/docs': { get: { summary: 'This document, rendered for reading (Swagger UI)', tag: 'API description', access: 'public', answers: { 200: ['An HTML page', { 'text/html': { schema: { type: 'string' } } }] } } },
     '/leap/events': {
