@@ -114,6 +114,7 @@ function whereThingsAre(url: string, consoleKeyFile: string | null, consoleOn: b
     ...(consoleOn ? [`  support console  ${url}/console${consoleKeyFile ? `  (sign in with the key in ${consoleKeyFile})` : ''}`] : []),
     `  partner API      ${url}/api/v1/meters`,
     `  API description  ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
+    `  metrics          ${url}/metrics`,
     'Ctrl-C stops it. LOG_LEVEL=info npm start shows the logs instead of this line.',
   ];
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { LeapClient } from '../../src/clients/leap-client';
-import type { MeterEvent, MeterView } from '../../src/domain/events';
+import type { MeterEvent } from '../../src/domain/events';
+import { canonicalJson } from '../../src/domain/canonical-json';
 import { readinessView } from '../../src/domain/readiness';
 import { silentLogger } from '../../src/logger';
 import { startSimulator } from '../../src/simulator';
@@ -100,14 +101,12 @@ for (const engine of testEngines()) {
         await local.pass();
         assert.equal(first.metersSeen, 240);
         assert.ok(seen.length >= 240);
-        // An event's meter, built from the texts the thread sent back, is the meter the store shows.
-        // A readiness event also shows the partner's readiness as it moved; the stored event does not keep it
-        // (meter_readiness and readiness_history do), so the meters compare without it.
+        // An event's meter, built from the texts the thread sent back, is the meter the store shows;
+        // a readiness event shows the partner's readiness as it moved, and the stored event keeps it.
         const stored = await threaded.composed.stores.events.list({ syncRunId: first.runId! }, 10_000);
-        const leapsSide = ({ readiness: _readiness, ...meter }: MeterView) => JSON.stringify(meter);
         assert.deepEqual(
-          seen.map((e) => [e.id, e.type, leapsSide(e.meter)]),
-          stored.map((e) => [e.id, e.type, JSON.stringify(e.meter)]),
+          seen.map((e) => [e.id, e.type, canonicalJson(e.meter)]),
+          stored.map((e) => [e.id, e.type, canonicalJson(e.meter)]),
         );
         const readiness = seen.filter((e) => e.type.startsWith('meter.readiness.'));
         assert.ok(readiness.length > 0, 'the ACTIVE meters await readiness');
