@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openRuntime, type OpenOptions, type Runtime } from '../compose/runtime';
-import { deepFreeze, loadConfig } from '../config/load';
+import { loadConfig } from '../config/load';
+import { withLogLevel } from '../compose/demo';
 import type { Config } from '../config/schema';
 import { ValidationError } from '../errors';
 import type { LogLevel } from '../logger';
@@ -33,7 +34,7 @@ export function commandRuntime(program: Command, configFile: ConfigFile): OpenCo
   return (opts = {}) => {
     const { config } = loadConfig({ file: configFile() });
     const level = commandLogLevel(config, Boolean(program.opts<{ verbose?: boolean }>().verbose));
-    const quieted = level === config.log.level ? config : deepFreeze({ ...structuredClone(config as Config), log: { ...config.log, level } });
+    const quieted = level === config.log.level ? config : withLogLevel(config, level);
     return openRuntime({ ...opts, config: quieted });
   };
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deepFreeze } from '../config/load';
+import { configWith, deepFreeze } from '../config/load';
 import type { Config } from '../config/schema';
 import type { Destination, DestinationSource } from '../domain/destination';
 import { createHash, randomBytes } from 'node:crypto';
@@ -103,16 +103,16 @@ export function demoConsoleKey(config: Readonly<Config>): { key: ApiKeyConfig; f
 
 /** The configuration logging at another level. */
 export function withLogLevel(config: Readonly<Config>, level: Config['log']['level']): Readonly<Config> {
-  const copy = structuredClone(config as Config);
-  copy.log.level = level;
-  return deepFreeze(copy);
+  return configWith(config, (c) => {
+    c.log.level = level;
+  });
 }
 
 /** The configuration with one more API key (the demo partner's). */
 export function withApiKey(config: Readonly<Config>, key: ApiKeyConfig): Readonly<Config> {
-  const copy = structuredClone(config as Config);
-  copy.api.keys = [...copy.api.keys, key];
-  return deepFreeze(copy);
+  return configWith(config, (c) => {
+    c.api.keys = [...c.api.keys, key];
+  });
 }
 
 /**

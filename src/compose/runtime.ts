@@ -1,11 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { deepFreeze, loadConfig, type LoadConfigOptions } from '../config/load';
+import { configWith, loadConfig, type LoadConfigOptions } from '../config/load';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logger';
 import type { RunningSimulator } from '../simulator';
 import { compose, type Composed, type Overrides } from './compose';
-import { withLogLevel } from './demo';
-import { demoConsoleKey, demoDestinations, demoLine, startDemoPartner, withApiKey, withDemoLeap, type DemoPartner } from './demo';
+import { demoConsoleKey, demoDestinations, demoLine, startDemoPartner, withApiKey, withDemoLeap, withLogLevel, type DemoPartner } from './demo';
 
 export interface Runtime {
   composed: Composed;
@@ -23,7 +22,9 @@ export interface Runtime {
 /** For commands that never call Leap: a stand-in key keeps the client constructible; it is never sent. */
 function withoutLeap(config: Readonly<Config>): Readonly<Config> {
   if (config.leap.api_key) return config;
-  return deepFreeze({ ...structuredClone(config as Config), leap: { ...structuredClone(config.leap as Config['leap']), api_key: 'unused-by-this-command' } });
+  return configWith(config, (c) => {
+    c.leap.api_key = 'unused-by-this-command';
+  });
 }
 
 export interface OpenOptions extends LoadConfigOptions {

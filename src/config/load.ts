@@ -223,6 +223,13 @@ export function deepFreeze<T>(value: T): Readonly<T> {
   return value;
 }
 
+/** A changed copy of a configuration, frozen like the original (which stays as it was). */
+export function configWith(config: Readonly<Config>, change: (copy: Config) => void): Readonly<Config> {
+  const copy = structuredClone(config as Config);
+  change(copy);
+  return deepFreeze(copy);
+}
+
 /** Secrets in the configuration, for the logger's redactor. */
 export function configSecrets(config: Config): string[] {
   const out = [config.leap.api_key, config.leap_events.secret, ...config.api.keys.map((k) => k.key)];
