@@ -230,6 +230,8 @@ for (const engine of testEngines()) {
       assert.match(bulk.text, /a bulk replay takes dead, delivered or pending deliveries/);
       await agent.get('/console/deliveries/msg_nope').expect(404);
       await agent.get('/console/readiness/groups/none?trade_date=tomorrow').expect(400);
+      const huge = await agent.post('/console/login').type('form').send({ key: 'x'.repeat(100_000) }).expect(413);
+      assert.match(huge.text, /Request body is larger than the limit of 65536 bytes/);
     });
   });
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { AppError, ValidationError } from '../../errors';
+import { toAppError } from '../error-handler';
 import type { ConsoleDeps } from './deps';
 import { deliveryPages } from './pages/deliveries';
 import { destinationPages } from './pages/destinations';
@@ -58,11 +59,12 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       next(err);
       return;
     }
-    const known = err instanceof AppError;
-    const status = known ? err.status : typeof (err as { status?: unknown }).status === 'number' ? ((err as { status: number }).status) : 500;
+    // The API's conversion of foreign errors (body parser, unknown), shown as a page instead of JSON.
+    const e = toAppError(err);
+    const status = e.status;
     if (status >= 500) deps.logger.error('console page failed', { path: req.path, err: err instanceof Error ? err.message : String(err) });
-    const details = err instanceof ValidationError && Array.isArray(err.details) ? err.details.map((p) => `${(p.path ?? '').replace(/^\//, '') || 'request'} ${p.message}`).join('; ') : '';
-    const message = status >= 500 && !known ? 'Something went wrong on the connector; the log has the details.' : `${known ? err.message : 'The request could not be read'}${details ? `: ${details}` : ''}`;
+    const details = e instanceof ValidationError && Array.isArray(e.details) ? e.details.map((p) => `${(p.path ?? '').replace(/^\//, '') || 'request'} ${p.message}`).join('; ') : '';
+    const message = status >= 500 && !(err instanceof AppError) ? 'Something went wrong on the connector; the log has the details.' : `${e.message}${details ? `: ${details}` : ''}`;
     res.status(status);
     render(res, 'error', { title: status === 404 ? 'Not found' : status >= 500 ? 'Error' : 'Not possible', status, message }, req.console ?? null);
   });
