@@ -30,20 +30,13 @@ import { silentLogger } from '../../src/logger';
 import { startSimulator } from '../../src/simulator';
 import { freshDatabase } from '../helpers/db';
 import { argNumber, argString, median, percentile, startNodeOptions } from './figures';
+import { freePort } from '../helpers/ports';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin/leap-connector.js');
 const KEY = 'bench-partner-key-0123456789';
 const SIM_KEY = 'bench-sim-key-0123456789';
 const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function waitFor(url: string, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { createKnex } from '../../src/db/knex';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
+import { freePort } from '../helpers/ports';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin/leap-connector.js');
@@ -86,14 +86,6 @@ function run(args: string[], opts: { cwd: string; env?: Record<string, string> }
 }
 
 const explain = (r: Exit) => `exit ${r.code ?? r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Every row of every table, for "wrote nothing". */
 async function dump(db: Knex): Promise<Record<string, unknown[]>> {
