@@ -94,8 +94,7 @@ export function deliveryPages(router: Router, deps: ConsoleDeps): void {
 
   // Step 2: the confirmed replay; it runs in the background as a replay job.
   router.post('/replays', async (req, res) => {
-    const form = Object.fromEntries((['status', 'destination', 'meter_id', 'event_type', 'since', 'until'] as const).map((k) => [k, bodyText(req.body, k).trim()])) as unknown as FilterForm;
-    const { problems } = readFilter(form as unknown as Record<string, unknown>);
+    const { form, problems } = readFilter((req.body ?? {}) as Record<string, unknown>);
     if (!REPLAYABLE.includes(form.status)) problems.push('status must be dead, delivered or pending');
     if (!form.since) problems.push('since is required');
     const expected = Number(bodyText(req.body, 'expected'));
