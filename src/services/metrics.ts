@@ -17,6 +17,7 @@ import type { SyncRun, SyncRunStore } from '../stores/sync-run-store';
 import type { StreamState, SyncStateStore } from '../stores/sync-state-store';
 import type { Tx } from '../stores/transaction';
 import type { EventSink } from './sync/page-writer';
+import { parseLeapInstant } from '../domain/timestamps';
 
 export const METRIC_PREFIX = 'leap_connector_';
 
@@ -88,7 +89,10 @@ export class Metrics {
     });
     this.gauge('sync_cursor_lag_seconds', "How far each stream's committed cursor (the newest Leap change it has seen) is behind now; grows on a quiet portfolio too.", ['stream'], (g, s) => {
       const now = this.deps.clock.now().getTime();
-      for (const c of s.cursors) if (c.cursor) g.set({ stream: c.name }, Math.max(0, (now - Date.parse(c.cursor)) / 1000));
+      for (const c of s.cursors) {
+        const at = c.cursor ? parseLeapInstant(c.cursor) : null;
+        if (at) g.set({ stream: c.name }, Math.max(0, (now - at.ms) / 1000));
+      }
     });
     this.gauge('meters', "Stored meters by Leap's enrollment status (archived meters keep their last; none: not read yet).", ['status'], (g, s) => {
       for (const status of ENROLLMENT_STATUSES) g.set({ status }, 0);
